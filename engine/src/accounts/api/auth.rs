@@ -1,0 +1,129 @@
+//! `/api/v1/auth/*`.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::{ApiResponse, OpenApi, payload::Json};
+use secrecy::SecretString;
+
+use super::{AccountTags, dto::*};
+use crate::{
+    accounts::{
+        AccountService,
+        model::{Email, NewPassword, Problems},
+    },
+    http::{middleware::ClientAddr, problem::ApiError},
+};
+
+pub struct AuthApi {
+    pub accounts: Arc<AccountService>,
+}
+
+#[derive(ApiResponse)]
+pub enum Created {
+    /// Account created; the customer is signed in.
+    #[oai(status = 201)]
+    Created(Json<TokenResponse>),
+}
+
+#[derive(ApiResponse)]
+pub enum Accepted {
+    /// Accepted. A link is mailed if the account exists; the answer is the same either way.
+    #[oai(status = 202)]
+    Accepted,
+}
+
+#[derive(ApiResponse)]
+pub enum NoContent {
+    #[oai(status = 204)]
+    NoContent,
+}
+
+/// Parses an email and a new password together, so both problems are reported at once.
+fn parse_credentials(email: &str, email_field: &str, password: String, password_field: &str) -> Result<(Option<Email>, Option<NewPassword>), Problems> {
+    let mut problems = Problems::default();
+    let email = Email::parse(email).map_err(|m| problems.add(email_field, m)).ok();
+    let password = NewPassword::parse(password).map_err(|m| problems.add(password_field, m)).ok();
+    if problems.0.is_empty() { Ok((email, password)) } else { Err(problems) }
+}
+
+pub(super) fn parse_new_password(field: &str, raw: String) -> Result<NewPassword, ApiError> {
+    NewPassword::parse(raw).map_err(|m| ApiError::invalid_field(field, m))
+}
+
+fn client(req: &Request) -> String {
+    req.extensions().get::<ClientAddr>().map(|c| c.0.clone()).unwrap_or_default()
+}
+
+#[OpenApi(prefix_path = "/api/v1/auth", tag = "AccountTags::Auth")]
+impl AuthApi {
+    /// Register a customer
+    ///
+    /// Creates a customer account and signs it in. The email is normalised to lower case.
+    #[oai(path = "/register", method = "post", operation_id = "auth_register")]
+    async fn register(&self, body: Json<RegisterRequest>) -> Result<Created, ApiError> {
+        let body = body.0;
+        let (email, password) = match parse_credentials(&body.email, "email", body.password, "password") {
+            Ok((Some(e), Some(p))) => (e, p),
+            Ok(_) => return Err(ApiError::bad_request("email and password are required")),
+            Err(problems) => return Err(ApiError::validation(problems.0)),
+        };
+        let mut problems = Problems::default();
+        let first = problems.text("first_name", body.first_name.as_deref().unwrap_or(""), false, 100);
+        let last = problems.text("last_name", body.last_name.as_deref().unwrap_or(""), false, 100);
+        problems.into_result().map_err(ApiError::validation)?;
+        let session = self.accounts.register(email, password, first, last).await?;
+        Ok(Created::Created(Json(session.into())))
+    }
+
+    /// Log in
+    ///
+    /// Email and password for a token pair. Failed attempts are limited per account and per client
+    /// address (429 `rate_limited` with `Retry-After`). A disabled account gets 403
+    /// `account_disabled`.
+    #[oai(path = "/login", method = "post", operation_id = "auth_login")]
+    async fn login(&self, req: &Request, body: Json<LoginRequest>) -> Result<Json<TokenResponse>, ApiError> {
+        let password = SecretString::from(body.0.password);
+        let session = self.accounts.login(&body.0.email, &password, &client(req)).await?;
+        Ok(Json(session.into()))
+    }
+
+    /// Refresh a session
+    ///
+    /// Exchanges a refresh token for a new pair; the old refresh token stops working. Presenting a
+    /// refresh token that was already exchanged is 401 `token_reused` and ends the whole session.
+    #[oai(path = "/refresh", method = "post", operation_id = "auth_refresh")]
+    async fn refresh(&self, body: Json<RefreshRequest>) -> Result<Json<TokenResponse>, ApiError> {
+        let session = self.accounts.refresh(&body.0.refresh_token).await?;
+        Ok(Json(session.into()))
+    }
+
+    /// Log out
+    ///
+    /// Revokes the refresh token and every token of its session. Needs only the refresh token.
+    #[oai(path = "/logout", method = "post", operation_id = "auth_logout")]
+    async fn logout(&self, body: Json<RefreshRequest>) -> Result<NoContent, ApiError> {
+        self.accounts.logout(&body.0.refresh_token).await?;
+        Ok(NoContent::NoContent)
+    }
+
+    /// Request a password reset
+    ///
+    /// Always 202. When the account exists, a single-use link valid for one hour is mailed.
+    #[oai(path = "/password-reset", method = "post", operation_id = "auth_password_reset")]
+    async fn password_reset(&self, body: Json<PasswordResetRequest>) -> Result<Accepted, ApiError> {
+        self.accounts.request_password_reset(&body.0.email).await?;
+        Ok(Accepted::Accepted)
+    }
+
+    /// Confirm a password reset
+    ///
+    /// Sets a new password with the token from the mailed link. Every session of the account ends.
+    /// A used or expired token is 401 `token_invalid`.
+    #[oai(path = "/password-reset/confirm", method = "post", operation_id = "auth_password_reset_confirm")]
+    async fn password_reset_confirm(&self, body: Json<PasswordResetConfirm>) -> Result<NoContent, ApiError> {
+        let password = parse_new_password("new_password", body.0.new_password)?;
+        self.accounts.confirm_password_reset(&body.0.token, password).await?;
+        Ok(NoContent::NoContent)
+    }
+}

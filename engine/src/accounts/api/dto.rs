@@ -1,0 +1,281 @@
+//! Request and response shapes of the accounts API (kept apart from domain types).
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object, types::MaybeUndefined};
+
+use crate::{
+    accounts::{
+        model::{Address, Role, User},
+        profile::AddressDraft,
+        service::Session,
+    },
+    clock::from_millis,
+};
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum RoleDto {
+    Customer,
+    Staff,
+}
+
+impl From<Role> for RoleDto {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Customer => RoleDto::Customer,
+            Role::Staff => RoleDto::Staff,
+        }
+    }
+}
+
+impl From<RoleDto> for Role {
+    fn from(r: RoleDto) -> Self {
+        match r {
+            RoleDto::Customer => Role::Customer,
+            RoleDto::Staff => Role::Staff,
+        }
+    }
+}
+
+/// A user account.
+#[derive(Object, Debug)]
+#[oai(rename = "User")]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub role: RoleDto,
+    pub active: bool,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            role: u.role.into(),
+            active: u.active,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            phone: u.phone,
+            created_at: from_millis(u.created_at),
+            updated_at: from_millis(u.updated_at),
+        }
+    }
+}
+
+/// Tokens for a session. Send `access_token` as `Authorization: Bearer …`; when it expires
+/// (`expires_in` seconds), exchange `refresh_token` at `/auth/refresh` for a new pair.
+#[derive(Object)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Single use: each refresh returns a new one. Presenting a used one revokes the session.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until `access_token` expires.
+    pub expires_in: i64,
+    pub user: UserView,
+}
+
+impl From<Session> for TokenResponse {
+    fn from(s: Session) -> Self {
+        Self {
+            access_token: s.access_token,
+            refresh_token: s.refresh_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: s.expires_in,
+            user: s.user.into(),
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct RegisterRequest {
+    /// Normalised to lower case.
+    pub email: String,
+    /// 10–256 characters.
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+#[derive(Object)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    /// A guest cart to merge into the customer's cart (with `cart_token`).
+    pub cart_id: Option<String>,
+    pub cart_token: Option<String>,
+}
+
+#[derive(Object)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Object)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+#[derive(Object)]
+pub struct PasswordResetConfirm {
+    /// The token from the mailed link.
+    pub token: String,
+    /// 10–256 characters.
+    pub new_password: String,
+}
+
+#[derive(Object)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// 10–256 characters.
+    pub new_password: String,
+}
+
+/// Profile changes; absent fields stay as they are, `phone: null` clears the phone.
+#[derive(Object)]
+pub struct ProfilePatch {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: MaybeUndefined<String>,
+}
+
+#[derive(Object, Debug)]
+#[oai(rename = "Address")]
+pub struct AddressView {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: String,
+    pub phone: Option<String>,
+    pub is_default: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Address> for AddressView {
+    fn from(a: Address) -> Self {
+        Self {
+            id: a.id,
+            first_name: a.first_name,
+            last_name: a.last_name,
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            region: a.region,
+            postal_code: a.postal_code,
+            country: a.country,
+            phone: a.phone,
+            is_default: a.is_default,
+            created_at: from_millis(a.created_at),
+            updated_at: from_millis(a.updated_at),
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct AddressCreate {
+    pub first_name: String,
+    pub last_name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 (`IN`, `DE`); any case.
+    pub country: String,
+    pub phone: Option<String>,
+    /// Make this the default address (the first address always is).
+    pub is_default: Option<bool>,
+}
+
+impl From<AddressCreate> for AddressDraft {
+    fn from(a: AddressCreate) -> Self {
+        Self {
+            first_name: Some(a.first_name),
+            last_name: Some(a.last_name),
+            line1: Some(a.line1),
+            line2: Some(a.line2),
+            city: Some(a.city),
+            region: Some(a.region),
+            postal_code: Some(a.postal_code),
+            country: Some(a.country),
+            phone: Some(a.phone),
+            is_default: a.is_default,
+        }
+    }
+}
+
+/// Address changes; absent fields stay, `null` clears an optional one.
+#[derive(Object)]
+pub struct AddressPatch {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub line1: Option<String>,
+    pub line2: MaybeUndefined<String>,
+    pub city: Option<String>,
+    pub region: MaybeUndefined<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub phone: MaybeUndefined<String>,
+    pub is_default: Option<bool>,
+}
+
+/// `MaybeUndefined` → "keep" (`None`), "clear" (`Some(None)`), "set" (`Some(Some(v))`).
+pub fn patch_value<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+impl From<AddressPatch> for AddressDraft {
+    fn from(a: AddressPatch) -> Self {
+        Self {
+            first_name: a.first_name,
+            last_name: a.last_name,
+            line1: a.line1,
+            line2: patch_value(a.line2),
+            city: a.city,
+            region: patch_value(a.region),
+            postal_code: a.postal_code,
+            country: a.country,
+            phone: patch_value(a.phone),
+            is_default: a.is_default,
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct AddressList {
+    pub items: Vec<AddressView>,
+    /// Pass as `?cursor=` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Object)]
+pub struct UserList {
+    pub items: Vec<UserView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Staff changes to an account; effective on the account's next request.
+#[derive(Object)]
+pub struct UserPatch {
+    pub role: Option<RoleDto>,
+    /// `false` disables the account: its tokens stop working and it cannot log in.
+    pub active: Option<bool>,
+}

@@ -1,0 +1,17 @@
+//! Accounts: customers and staff, sessions (JWT access + rotating refresh tokens), password
+//! reset and change, profiles and address books, login throttling.
+
+mod address_store;
+pub mod cleanup;
+pub mod api;
+mod countries;
+pub mod error;
+pub mod model;
+mod password;
+pub mod profile;
+pub mod service;
+mod store;
+pub mod tokens;
+
+pub use error::AccountError;
+pub use service::{AccountService, Caller, Session};

@@ -1,0 +1,172 @@
+//! Account domain types. Requests are parsed into these ("parse, don't validate"); services
+//! accept only these.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::http::problem::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Customer,
+    Staff,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Staff => "staff",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "customer" => Some(Role::Customer),
+            "staff" => Some(Role::Staff),
+            _ => None,
+        }
+    }
+}
+
+/// A syntactically valid email address, trimmed and lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let normalised = raw.trim().to_lowercase();
+        if normalised.len() > 254 {
+            return Err("must be at most 254 characters".into());
+        }
+        match normalised.parse::<lettre::Address>() {
+            Ok(addr) if addr.domain().contains('.') || addr.domain() == "localhost" => Ok(Self(normalised)),
+            _ => Err("is not a valid email address".into()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A new password: 10–256 characters (counted as Unicode scalar values).
+pub struct NewPassword(SecretString);
+
+impl NewPassword {
+    pub const MIN: usize = 10;
+    pub const MAX: usize = 256;
+
+    pub fn parse(raw: String) -> Result<Self, String> {
+        let chars = raw.chars().count();
+        if chars < Self::MIN {
+            return Err(format!("must be at least {} characters", Self::MIN));
+        }
+        if chars > Self::MAX {
+            return Err(format!("must be at most {} characters", Self::MAX));
+        }
+        Ok(Self(SecretString::from(raw)))
+    }
+
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword([redacted])")
+    }
+}
+
+/// A stored user, as the services see it (no password hash).
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub active: bool,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Profile fields a customer can change; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ProfileChange {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<Option<String>>,
+}
+
+/// A postal address in a customer's address book.
+#[derive(Debug, Clone)]
+pub struct Address {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    pub country: String,
+    pub phone: Option<String>,
+    pub is_default: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Collects field problems so a request reports all of them at once.
+#[derive(Default)]
+pub struct Problems(pub Vec<FieldError>);
+
+impl Problems {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.to_owned(), message: message.into() });
+    }
+
+    /// Checks a human-readable text field: trimmed, non-empty when required, at most `max` chars.
+    pub fn text(&mut self, field: &str, value: &str, required: bool, max: usize) -> String {
+        let trimmed = value.trim();
+        if required && trimmed.is_empty() {
+            self.add(field, "must not be empty");
+        } else if trimmed.chars().count() > max {
+            self.add(field, format!("must be at most {max} characters"));
+        } else if trimmed.chars().any(char::is_control) {
+            self.add(field, "must not contain control characters");
+        }
+        trimmed.to_owned()
+    }
+
+    /// A phone number: digits with optional leading `+` and separators, 5–20 digits.
+    pub fn phone(&mut self, field: &str, value: &str) -> String {
+        let trimmed = value.trim();
+        let digits = trimmed.chars().filter(char::is_ascii_digit).count();
+        let allowed = trimmed
+            .char_indices()
+            .all(|(i, c)| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.') || (c == '+' && i == 0));
+        if !allowed || !(5..=20).contains(&digits) {
+            self.add(field, "must be a phone number such as +91 80 1234 5678");
+        }
+        trimmed.to_owned()
+    }
+
+    pub fn into_result(self) -> Result<(), Vec<FieldError>> {
+        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
+    }
+}
+
+/// Exposes a password for hashing only; keeps call sites greppable.
+pub fn expose(secret: &SecretString) -> &[u8] {
+    secret.expose_secret().as_bytes()
+}

@@ -1,0 +1,336 @@
+//! SQL for users, refresh tokens, password resets and login throttling. Portable: runs on
+//! SQLite and PostgreSQL through sqlx's `Any` driver.
+
+use sqlx::{Any, Executor, FromRow};
+
+use super::model::{Role, User};
+
+#[derive(Debug, FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub active: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub tokens_valid_after: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl UserRow {
+    pub fn into_user(self) -> User {
+        User {
+            role: Role::parse(&self.role).unwrap_or(Role::Customer),
+            active: self.active != 0,
+            id: self.id,
+            email: self.email,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            phone: self.phone,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, password_hash, role, active, first_name, last_name, phone, \
+     tokens_valid_after, created_at, updated_at";
+
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub now: i64,
+}
+
+pub async fn insert_user<'e>(ex: impl Executor<'e, Database = Any>, u: &NewUser<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, role, active, first_name, last_name, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7)",
+    )
+    .bind(u.id)
+    .bind(u.email)
+    .bind(u.password_hash)
+    .bind(u.role.as_str())
+    .bind(u.first_name)
+    .bind(u.last_name)
+    .bind(u.now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn user_by_email<'e>(ex: impl Executor<'e, Database = Any>, email: &str) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")))
+        .bind(email)
+        .fetch_optional(ex)
+        .await
+}
+
+pub async fn user_by_id<'e>(ex: impl Executor<'e, Database = Any>, id: &str) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(ex)
+        .await
+}
+
+/// Replaces the password hash. With `revoke_tokens_before`, access tokens issued before that
+/// second stop working too.
+pub async fn set_password_hash<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    hash: &str,
+    now: i64,
+    revoke_tokens_before: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, updated_at = $2, \
+         tokens_valid_after = CASE WHEN $3 > tokens_valid_after THEN $3 ELSE tokens_valid_after END \
+         WHERE id = $4",
+    )
+    .bind(hash)
+    .bind(now)
+    .bind(revoke_tokens_before.unwrap_or(0))
+    .bind(user_id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn update_profile<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    first_name: &str,
+    last_name: &str,
+    phone: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET first_name = $1, last_name = $2, phone = $3, updated_at = $4 WHERE id = $5")
+        .bind(first_name)
+        .bind(last_name)
+        .bind(phone)
+        .bind(now)
+        .bind(user_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_role_and_active<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    role: Role,
+    active: bool,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET role = $1, active = $2, updated_at = $3 WHERE id = $4")
+        .bind(role.as_str())
+        .bind(i64::from(active))
+        .bind(now)
+        .bind(user_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// One page of users in id (creation) order, optionally one role only, after `after_id`.
+pub async fn list_users<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    role: Option<Role>,
+    email_prefix: Option<&str>,
+    after_id: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<UserRow>> {
+    sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users \
+         WHERE ($1 = '' OR role = $1) AND ($2 = '' OR email LIKE $2 ESCAPE '!') AND ($3 = '' OR id > $3) \
+         ORDER BY id LIMIT $4"
+    )))
+    .bind(role.map_or("", Role::as_str))
+    .bind(email_prefix.map(like_prefix).unwrap_or_default())
+    .bind(after_id.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(ex)
+    .await
+}
+
+/// A LIKE pattern matching `prefix` literally (`!` escapes the wildcards).
+fn like_prefix(prefix: &str) -> String {
+    let escaped = prefix.replace('!', "!!").replace('%', "!%").replace('_', "!_");
+    format!("{escaped}%")
+}
+
+// ---- refresh tokens ----------------------------------------------------------------------
+
+#[derive(Debug, FromRow)]
+pub struct RefreshRow {
+    pub id: String,
+    pub family_id: String,
+    pub user_id: String,
+    pub expires_at: i64,
+    pub rotated_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub struct NewRefresh<'a> {
+    pub id: &'a str,
+    pub family_id: &'a str,
+    pub user_id: &'a str,
+    pub token_hash: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+pub async fn insert_refresh<'e>(ex: impl Executor<'e, Database = Any>, t: &NewRefresh<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(t.id)
+    .bind(t.family_id)
+    .bind(t.user_id)
+    .bind(t.token_hash)
+    .bind(t.now)
+    .bind(t.expires_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn refresh_by_hash<'e>(ex: impl Executor<'e, Database = Any>, hash: &str) -> sqlx::Result<Option<RefreshRow>> {
+    sqlx::query_as::<_, RefreshRow>(
+        "SELECT id, family_id, user_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(ex)
+    .await
+}
+
+/// Marks a live token rotated. Conditional, so of two racing refreshes exactly one sees `true`.
+pub async fn mark_rotated<'e>(ex: impl Executor<'e, Database = Any>, id: &str, now: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE refresh_tokens SET rotated_at = $1 WHERE id = $2 AND rotated_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn revoke_family<'e>(ex: impl Executor<'e, Database = Any>, family_id: &str, now: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(family_id)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn revoke_all_for_user<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str, now: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+// ---- password resets ---------------------------------------------------------------------
+
+pub async fn insert_reset<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    token_hash: &str,
+    user_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Consumes a live reset token, returning its user. Conditional: a token works once, even when
+/// two confirmations race.
+pub async fn consume_reset<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    token_hash: &str,
+    now: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar::<_, String>(
+        "UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+         RETURNING user_id",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .fetch_optional(ex)
+    .await
+}
+
+/// After a successful reset, every other outstanding link for the user stops working.
+pub async fn expire_resets_for_user<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+// ---- login throttling --------------------------------------------------------------------
+
+/// Counts one attempt for `key` in its fixed window (a new window starts once the old one is
+/// over) and returns `(window_start, attempts)`. One atomic upsert, so concurrent attempts from
+/// several instances are all counted.
+pub async fn count_attempt<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    key: &str,
+    now: i64,
+    window_ms: i64,
+) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as::<_, (i64, i64)>(
+        "INSERT INTO login_throttle (key, window_start, failures) VALUES ($1, $2, 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+           window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 ELSE login_throttle.window_start END, \
+           failures = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.failures + 1 END \
+         RETURNING window_start, failures",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(now - window_ms)
+    .fetch_one(ex)
+    .await
+}
+
+/// Takes back one counted attempt (it succeeded).
+pub async fn uncount_attempt<'e>(ex: impl Executor<'e, Database = Any>, key: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0")
+        .bind(key)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn clear_attempts<'e>(ex: impl Executor<'e, Database = Any>, key: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(ex).await?;
+    Ok(())
+}
+
+/// Housekeeping: drops expired sessions, spent reset links and finished throttle windows.
+pub async fn purge_expired<'e>(ex: impl Executor<'e, Database = Any> + Copy, now: i64, window_ms: i64) -> sqlx::Result<u64> {
+    let a = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1").bind(now).execute(ex).await?;
+    let b = sqlx::query("DELETE FROM password_resets WHERE expires_at < $1").bind(now).execute(ex).await?;
+    let c = sqlx::query("DELETE FROM login_throttle WHERE window_start < $1").bind(now - window_ms).execute(ex).await?;
+    Ok(a.rows_affected() + b.rows_affected() + c.rows_affected())
+}

@@ -1,0 +1,164 @@
+//! Wiring: the application state, the HTTP routes and middleware, and the server.
+//! `Application::build` binds the listener first, so tests can ask for port 0 and read the port.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use poem::{
+    EndpointExt, Route, Server,
+    listener::{Acceptor, Listener, TcpListener},
+    middleware::Cors,
+};
+use poem_openapi::OpenApiService;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    accounts::{
+        AccountService,
+        api::{AdminCustomersApi, AuthApi, MeApi},
+        cleanup::CleanupJob,
+    },
+    clock::{SharedClock, SystemClock},
+    config::Config,
+    db::Db,
+    http::middleware::{BodyLimit, Observe},
+    jobs::Runner,
+    mail::{job::MailJob, transport::Mailer},
+    metrics::Metrics,
+    ops::OpsApi,
+};
+
+/// Everything the engine's services share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub clock: SharedClock,
+    pub metrics: Metrics,
+    pub accounts: Arc<AccountService>,
+    pub jobs: Runner,
+}
+
+impl AppState {
+    pub async fn new(config: Config) -> anyhow::Result<Self> {
+        Self::with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the state with an explicit clock (tests move time instead of waiting).
+    pub async fn with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database)?;
+        if config.database.auto_migrate {
+            db.migrate().await?;
+        }
+        let metrics = Metrics::new();
+        let accounts = Arc::new(AccountService::new(db.clone(), clock.clone(), &config.auth).await?);
+        let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail configuration")?);
+        let mut jobs = Runner::new(db.clone(), clock.clone(), metrics.clone(), config.jobs.lease, config.jobs.poll_interval);
+        jobs.register(Arc::new(MailJob { mailer, max_attempts: config.mail.max_attempts, interval: config.jobs.poll_interval }));
+        jobs.register(Arc::new(CleanupJob { accounts: accounts.clone() }));
+        Ok(Self { config: Arc::new(config), db, clock, metrics, accounts, jobs })
+    }
+}
+
+/// The OpenAPI service: every API struct of every domain, composed once.
+pub fn openapi(state: &AppState) -> OpenApiService<(AuthApi, MeApi, AdminCustomersApi, OpsApi), ()> {
+    let apis = (
+        AuthApi { accounts: state.accounts.clone() },
+        MeApi { accounts: state.accounts.clone() },
+        AdminCustomersApi { accounts: state.accounts.clone() },
+        OpsApi { db: state.db.clone(), metrics: state.metrics.clone() },
+    );
+    OpenApiService::new(apis, "Commerce Engine", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Headless commerce engine. Errors are RFC 9457 problem details (`application/problem+json`) \
+             with a stable `code`. Money is integer minor units with a currency.",
+        )
+        .server("/")
+}
+
+/// The whole HTTP application: routes, docs and middleware.
+pub fn routes(state: &AppState) -> impl poem::Endpoint<Output = poem::Response> + use<> {
+    let api = openapi(state);
+    let docs = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    let config = &state.config.server;
+    let origins = &config.cors.allowed_origins;
+    let cors = (!origins.is_empty()).then(|| {
+        let cors = Cors::new()
+            .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+            .allow_headers(["authorization", "content-type", "x-cart-token", "x-order-token", "idempotency-key", "x-request-id"])
+            .expose_headers(["x-request-id", "retry-after", "idempotent-replayed"])
+            .max_age(600);
+        if origins.iter().any(|o| o == "*") { cors } else { cors.allow_origins(origins.iter().map(String::as_str)) }
+    });
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", api)
+        .with(BodyLimit(config.body_limit))
+        .with_if(cors.is_some(), cors.unwrap_or_default())
+        .with(Observe { metrics: state.metrics.clone(), trust_forwarded_for: config.trust_forwarded_for })
+}
+
+pub struct Application {
+    state: AppState,
+    acceptor: poem::listener::TcpAcceptor,
+    addr: SocketAddr,
+    stop: CancellationToken,
+}
+
+impl Application {
+    /// Builds the state and binds `server.bind` (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::from_state(AppState::new(config).await?).await
+    }
+
+    pub async fn from_state(state: AppState) -> anyhow::Result<Self> {
+        let bind = state.config.server.bind;
+        let acceptor = TcpListener::bind(bind.to_string())
+            .into_acceptor()
+            .await
+            .with_context(|| format!("cannot listen on {bind} (server.bind)"))?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .context("listener has no socket address")?;
+        Ok(Self { state, acceptor, addr, stop: CancellationToken::new() })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Cancel to shut down gracefully: no new connections, in-flight requests finish (up to
+    /// `server.shutdown_timeout`), the job runner stops between units of work.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Self { state, acceptor, stop, .. } = self;
+        let jobs = state.config.jobs.enabled.then(|| tokio::spawn(state.jobs.clone().run_forever(stop.clone())));
+        let app = routes(&state);
+        let timeout = state.config.server.shutdown_timeout;
+        let signal = stop.clone();
+        let served = Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(app, async move { signal.cancelled().await }, Some(timeout))
+            .await;
+        stop.cancel();
+        if let Some(jobs) = jobs {
+            let _ = jobs.await;
+        }
+        state.db.close().await;
+        served.context("server failed")
+    }
+}

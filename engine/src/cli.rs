@@ -1,0 +1,188 @@
+//! The `engine` command line. `main.rs` only calls [`main`]; the same code is linked into the
+//! test crate so the end-to-end tests can run the real CLI as a process.
+
+use std::{
+    io::{IsTerminal, Read},
+    path::PathBuf,
+    process::ExitCode,
+};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::{
+    accounts::model::{Email, NewPassword},
+    app::{AppState, Application},
+    config::{self, Config},
+    telemetry,
+};
+
+/// Headless commerce engine.
+#[derive(Parser)]
+#[command(name = "engine", version, about)]
+struct Cli {
+    /// Configuration file layered over the built-in defaults (see config/default.toml).
+    #[arg(long, global = true, env = "COMMERCE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (and run background jobs when `jobs.enabled`).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Administration tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Background jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration and print the effective values, secrets redacted.
+    Check,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a staff account. The password is read from stdin when it is not a terminal,
+    /// otherwise prompted for (never taken as an argument, so it stays out of shell history).
+    CreateStaff {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Run one background job once, now (e.g. `mail` to deliver queued messages).
+    Run { name: String },
+    /// List the jobs this engine knows.
+    List,
+}
+
+/// Exit code for configuration errors.
+const EXIT_CONFIG: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match config::load(cli.config.as_deref()) {
+        Ok((config, _)) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let Command::Config(ConfigCommand::Check) = cli.command {
+        print!("{}", config.to_redacted_toml());
+        eprintln!("configuration is valid");
+        return ExitCode::SUCCESS;
+    }
+    telemetry::init(&config.log, std::io::stdout);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "command failed");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = crate::db::Db::connect(&config.database)?;
+            db.migrate().await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Check) => Ok(ExitCode::SUCCESS),
+        Command::Admin(AdminCommand::CreateStaff { email }) => create_staff(config, &email).await,
+        Command::Jobs(JobsCommand::List) => {
+            let state = AppState::new(config).await?;
+            for name in state.jobs.names() {
+                println!("{name}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Jobs(JobsCommand::Run { name }) => {
+            let state = AppState::new(config).await?;
+            let report = state.jobs.run_once(&name).await?;
+            println!("job {name}: {} processed, {} failed", report.processed, report.failed);
+            Ok(if report.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let app = Application::build(config).await?;
+    let stop = app.stop_token();
+    tracing::info!(address = %app.addr(), docs = %format!("http://{}/docs", app.addr()), "engine listening");
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested; finishing in-flight requests");
+        stop.cancel();
+    });
+    app.run_until_stopped().await?;
+    tracing::info!("engine stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn create_staff(config: Config, raw_email: &str) -> anyhow::Result<ExitCode> {
+    let email = Email::parse(raw_email).map_err(|m| anyhow::anyhow!("--email {m}"))?;
+    let password = read_password()?;
+    let password = NewPassword::parse(password).map_err(|m| anyhow::anyhow!("password {m}"))?;
+    let state = AppState::new(config).await?;
+    let user = state.accounts.create_staff(email, password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("created staff account {} ({})", user.email, user.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").context("reading password")?;
+        let second = rpassword::prompt_password("Repeat password: ").context("reading password")?;
+        anyhow::ensure!(first == second, "the passwords differ");
+        Ok(first)
+    } else {
+        let mut input = String::new();
+        std::io::stdin().read_to_string(&mut input).context("reading password from stdin")?;
+        // One password per input; a trailing newline from `echo` is not part of it.
+        Ok(input.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}

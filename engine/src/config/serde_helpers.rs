@@ -1,0 +1,60 @@
+//! Serde adapters for config values: human durations and redacted secrets.
+
+/// Durations written as `90s`, `15m`, `12h`, `30d` (humantime syntax).
+pub mod duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(text.trim())
+            .map_err(|e| D::Error::custom(format!("`{text}` is not a duration like `15m` or `30d` ({e})")))
+    }
+
+    pub fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*value).to_string())
+    }
+}
+
+/// A secret that deserializes normally and serializes as `[redacted]` (or `""` when unset).
+pub mod redacted {
+    use secrecy::{ExposeSecret, SecretString};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
+        Ok(SecretString::from(String::deserialize(d)?))
+    }
+
+    pub fn serialize<S: Serializer>(value: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+        if value.expose_secret().is_empty() {
+            s.serialize_str("")
+        } else {
+            s.serialize_str("[redacted]")
+        }
+    }
+}
+
+/// A URL that may carry a password: serialized with the password masked.
+pub mod redacted_url {
+    use secrecy::{ExposeSecret, SecretString};
+    use serde::Serializer;
+
+    pub use super::redacted::deserialize;
+
+    pub fn serialize<S: Serializer>(value: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&mask_password(value.expose_secret()))
+    }
+
+    /// `postgres://user:pw@host/db` → `postgres://user:[redacted]@host/db`.
+    pub fn mask_password(raw: &str) -> String {
+        match url::Url::parse(raw) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("[redacted]"));
+                url.to_string()
+            }
+            Ok(_) => raw.to_owned(),
+            Err(_) => "[unparseable url]".to_owned(),
+        }
+    }
+}

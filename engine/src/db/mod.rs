@@ -1,0 +1,146 @@
+//! The database handle: one sqlx `Any` pool over SQLite or PostgreSQL.
+//!
+//! Queries are written once, in the portable subset both backends accept (`$N` placeholders,
+//! `RETURNING`, `ON CONFLICT`, conditional updates), and live in each domain's `store` module.
+//! Portable column types: `TEXT`, `BIGINT` (integers, booleans as 0/1, times as Unix ms). The
+//! `Any` driver cannot decode PostgreSQL's `BOOLEAN`, `TIMESTAMPTZ`, `UUID`, `JSONB` or
+//! `NUMERIC` (and SQLite's declared `BOOLEAN`), so we never use them.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::{
+    Any, AnyPool, Executor, Transaction,
+    any::AnyPoolOptions,
+    migrate::Migrator,
+};
+
+use crate::config::DatabaseConfig;
+
+static MIGRATIONS_SQLITE: Migrator = sqlx::migrate!("../migrations/sqlite");
+static MIGRATIONS_POSTGRES: Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+pub type Tx = Transaction<'static, Any>;
+
+impl Db {
+    /// Opens the pool lazily, so an instance can start (and answer `/ready` with 503) while
+    /// PostgreSQL is still down. SQLite files and their directory are created on first use.
+    pub fn connect(config: &DatabaseConfig) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let raw = config.url.expose_secret();
+        let (backend, url) = if let Some(path) = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")) {
+            let path = path.split('?').next().unwrap_or(path);
+            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create database directory {}", dir.display()))?;
+            }
+            (Backend::Sqlite, format!("sqlite://{path}?mode=rwc"))
+        } else {
+            (Backend::Postgres, raw.to_owned())
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; busy_timeout makes writers
+                        // queue instead of failing; foreign keys are off by default in SQLite.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect_lazy(&url).context("invalid database.url")?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails with
+    /// SQLITE_BUSY under concurrency instead of waiting its turn.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &MIGRATIONS_SQLITE,
+            Backend::Postgres => &MIGRATIONS_POSTGRES,
+        };
+        migrator.run(&self.pool).await.context("running database migrations")?;
+        Ok(())
+    }
+
+    /// A round trip to the database, bounded so `/ready` answers quickly when it is down.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        let probe = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&self.pool);
+        match tokio::time::timeout(Duration::from_secs(2), probe).await {
+            Ok(result) => result.map(|_| ()),
+            Err(_) => Err(sqlx::Error::PoolTimedOut),
+        }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Whether a database error means "the database is not there right now" (→ 503 `unavailable`)
+/// rather than a bug.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::WorkerCrashed => true,
+        // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: overloaded, try again.
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("5" | "6" | "517" | "57P01" | "57P03" | "53300")),
+        _ => false,
+    }
+}
+
+/// The constraint or message of a unique violation, if `error` is one. PostgreSQL names the
+/// constraint; SQLite only says `UNIQUE constraint failed: table.column` in the message.
+pub fn unique_violation(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            Some(db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned()))
+        }
+        _ => None,
+    }
+}
+
+impl FromStr for Backend {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        match s {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" => Ok(Self::Postgres),
+            other => anyhow::bail!("unknown backend {other}"),
+        }
+    }
+}

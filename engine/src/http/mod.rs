@@ -1,0 +1,6 @@
+//! HTTP plumbing shared by every domain's API layer.
+
+pub mod middleware;
+pub mod pagination;
+pub mod problem;
+pub mod security;

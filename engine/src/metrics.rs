@@ -1,0 +1,83 @@
+//! Prometheus metrics: HTTP requests by route and status, latency histograms, the database pool
+//! and background jobs. Rendered as text at `/metrics`.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_latency: HistogramVec,
+    pub db_pool_connections: IntGaugeVec,
+    pub db_pool_max: IntGauge,
+    pub job_runs: IntCounterVec,
+    pub job_items: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let http_requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by route (operation id), method and status"),
+            &["route", "method", "status"],
+        )
+        .expect("valid metric");
+        let http_latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route and status").buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            &["route", "method", "status"],
+        )
+        .expect("valid metric");
+        let db_pool_connections = IntGaugeVec::new(
+            Opts::new("db_pool_connections", "Database pool connections by state"),
+            &["state"],
+        )
+        .expect("valid metric");
+        let db_pool_max = IntGauge::new("db_pool_max_connections", "Configured pool size").expect("valid metric");
+        let job_runs = IntCounterVec::new(
+            Opts::new("job_runs_total", "Background job runs by job and outcome"),
+            &["job", "outcome"],
+        )
+        .expect("valid metric");
+        let job_items = IntCounterVec::new(
+            Opts::new("job_items_total", "Units of work handled by background jobs, by outcome"),
+            &["job", "outcome"],
+        )
+        .expect("valid metric");
+        for collector in [
+            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_latency.clone()),
+            Box::new(db_pool_connections.clone()),
+            Box::new(db_pool_max.clone()),
+            Box::new(job_runs.clone()),
+            Box::new(job_items.clone()),
+        ] {
+            registry.register(collector).expect("metric registered once");
+        }
+        Self { registry, http_requests, http_latency, db_pool_connections, db_pool_max, job_runs, job_items }
+    }
+
+    pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        self.http_requests.with_label_values(&[route, method, &status]).inc();
+        self.http_latency.with_label_values(&[route, method, &status]).observe(seconds);
+    }
+
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        let encoder = TextEncoder::new();
+        if let Err(e) = encoder.encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
