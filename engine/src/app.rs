@@ -53,8 +53,13 @@ impl AppState {
         let metrics = Metrics::new();
         let accounts = Arc::new(AccountService::new(db.clone(), clock.clone(), &config.auth).await?);
         let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail configuration")?);
-        let mut jobs = Runner::new(db.clone(), clock.clone(), metrics.clone(), config.jobs.lease, config.jobs.poll_interval);
-        jobs.register(Arc::new(MailJob { mailer, max_attempts: config.mail.max_attempts, interval: config.jobs.poll_interval }));
+        let mut jobs =
+            Runner::new(db.clone(), clock.clone(), metrics.clone(), config.jobs.lease, config.jobs.poll_interval);
+        jobs.register(Arc::new(MailJob {
+            mailer,
+            max_attempts: config.mail.max_attempts,
+            interval: config.jobs.poll_interval,
+        }));
         jobs.register(Arc::new(CleanupJob { accounts: accounts.clone() }));
         Ok(Self { config: Arc::new(config), db, clock, metrics, accounts, jobs })
     }
@@ -86,7 +91,14 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint<Output = poem::Response> 
     let cors = (!origins.is_empty()).then(|| {
         let cors = Cors::new()
             .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-            .allow_headers(["authorization", "content-type", "x-cart-token", "x-order-token", "idempotency-key", "x-request-id"])
+            .allow_headers([
+                "authorization",
+                "content-type",
+                "x-cart-token",
+                "x-order-token",
+                "idempotency-key",
+                "x-request-id",
+            ])
             .expose_headers(["x-request-id", "retry-after", "idempotent-replayed"])
             .max_age(600);
         if origins.iter().any(|o| o == "*") { cors } else { cors.allow_origins(origins.iter().map(String::as_str)) }

@@ -25,17 +25,14 @@ impl Metrics {
         )
         .expect("valid metric");
         let http_latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route and status").buckets(vec![
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ]),
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route and status")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
             &["route", "method", "status"],
         )
         .expect("valid metric");
-        let db_pool_connections = IntGaugeVec::new(
-            Opts::new("db_pool_connections", "Database pool connections by state"),
-            &["state"],
-        )
-        .expect("valid metric");
+        let db_pool_connections =
+            IntGaugeVec::new(Opts::new("db_pool_connections", "Database pool connections by state"), &["state"])
+                .expect("valid metric");
         let db_pool_max = IntGauge::new("db_pool_max_connections", "Configured pool size").expect("valid metric");
         let job_runs = IntCounterVec::new(
             Opts::new("job_runs_total", "Background job runs by job and outcome"),

@@ -15,7 +15,13 @@ where
     let registry = tracing_subscriber::registry().with(filter);
     match config.format {
         LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false).with_writer(writer))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_writer(writer),
+            )
             .try_init()
             .is_ok(),
         LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().with_writer(writer)).try_init().is_ok(),

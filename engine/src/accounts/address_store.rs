@@ -41,8 +41,7 @@ impl From<AddressRow> for Address {
     }
 }
 
-const COLUMNS: &str =
-    "id, first_name, last_name, line1, line2, city, region, postal_code, country, phone, is_default, created_at, updated_at";
+const COLUMNS: &str = "id, first_name, last_name, line1, line2, city, region, postal_code, country, phone, is_default, created_at, updated_at";
 
 pub async fn list<'e>(
     ex: impl Executor<'e, Database = Any>,
@@ -115,11 +114,8 @@ pub async fn clear_default<'e>(ex: impl Executor<'e, Database = Any>, user_id: &
 }
 
 pub async fn delete<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str, id: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM addresses WHERE id = $1 AND user_id = $2")
-        .bind(id)
-        .bind(user_id)
-        .execute(ex)
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM addresses WHERE id = $1 AND user_id = $2").bind(id).bind(user_id).execute(ex).await?;
     Ok(done.rows_affected() == 1)
 }
 

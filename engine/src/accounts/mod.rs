@@ -2,8 +2,8 @@
 //! reset and change, profiles and address books, login throttling.
 
 mod address_store;
-pub mod cleanup;
 pub mod api;
+pub mod cleanup;
 mod countries;
 pub mod error;
 pub mod model;

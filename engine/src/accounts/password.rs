@@ -51,12 +51,7 @@ impl PasswordHasher {
             max_concurrent
         };
         let params_phc = format!("m={},t={},p={}", config.memory_kib, config.iterations, config.parallelism);
-        let mut hasher = Self {
-            params,
-            params_phc,
-            permits: Arc::new(Semaphore::new(max)),
-            dummy_hash: Arc::from(""),
-        };
+        let mut hasher = Self { params, params_phc, permits: Arc::new(Semaphore::new(max)), dummy_hash: Arc::from("") };
         let dummy = hasher.hash(&SecretString::from(ulid::Ulid::new().to_string())).await?;
         hasher.dummy_hash = Arc::from(dummy);
         Ok(hasher)
@@ -70,11 +65,9 @@ impl PasswordHasher {
         let _permit = self.permits.acquire().await.map_err(|e| HashError::Argon2(e.to_string()))?;
         let argon2 = self.argon2();
         let password = password.clone();
-        let phc = tokio::task::spawn_blocking(move || {
-            argon2.hash_password(expose(&password)).map(|h| h.to_string())
-        })
-        .await?
-        .map_err(|e| HashError::Argon2(e.to_string()))?;
+        let phc = tokio::task::spawn_blocking(move || argon2.hash_password(expose(&password)).map(|h| h.to_string()))
+            .await?
+            .map_err(|e| HashError::Argon2(e.to_string()))?;
         Ok(phc)
     }
 
@@ -100,7 +93,9 @@ impl PasswordHasher {
     fn is_current(&self, phc: &str) -> bool {
         let mut parts = phc.split('$');
         parts.next(); // leading empty segment
-        parts.next() == Some("argon2id") && parts.next() == Some("v=19") && parts.next() == Some(self.params_phc.as_str())
+        parts.next() == Some("argon2id")
+            && parts.next() == Some("v=19")
+            && parts.next() == Some(self.params_phc.as_str())
     }
 }
 

@@ -32,12 +32,10 @@ impl AddressDraft {
     /// Merges onto `base` and checks every field, reporting all problems at once.
     fn apply(self, mut base: Address, required: bool) -> Result<Address, AccountError> {
         let mut p = Problems::default();
-        let req = |p: &mut Problems, field: &str, value: Option<String>, current: &mut String, max: usize| {
-            match value {
-                Some(v) => *current = p.text(field, &v, true, max),
-                None if required => p.add(field, "is required"),
-                None => {}
-            }
+        let req = |p: &mut Problems, field: &str, value: Option<String>, current: &mut String, max: usize| match value {
+            Some(v) => *current = p.text(field, &v, true, max),
+            None if required => p.add(field, "is required"),
+            None => {}
         };
         req(&mut p, "first_name", self.first_name, &mut base.first_name, 100);
         req(&mut p, "last_name", self.last_name, &mut base.last_name, 100);
@@ -94,7 +92,12 @@ impl AccountService {
         self.profile(caller).await
     }
 
-    pub async fn addresses(&self, caller: &Caller, after: Option<&str>, limit: i64) -> Result<Vec<Address>, AccountError> {
+    pub async fn addresses(
+        &self,
+        caller: &Caller,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Address>, AccountError> {
         Ok(address_store::list(self.db.pool(), &caller.user_id, after, limit).await?)
     }
 
@@ -135,7 +138,12 @@ impl AccountService {
         Ok(address)
     }
 
-    pub async fn update_address(&self, caller: &Caller, id: &str, draft: AddressDraft) -> Result<Address, AccountError> {
+    pub async fn update_address(
+        &self,
+        caller: &Caller,
+        id: &str,
+        draft: AddressDraft,
+    ) -> Result<Address, AccountError> {
         let current = self.address(caller, id).await?;
         let was_default = current.is_default;
         let mut address = draft.apply(current, false)?;

@@ -151,8 +151,11 @@ impl AccountService {
         let hash = tokens::digest(&token);
         let id = new_id("rtk");
         let expires_at = now + millis(self.config.refresh_ttl);
-        store::insert_refresh(ex, &NewRefresh { id: &id, family_id: family, user_id, token_hash: &hash, now, expires_at })
-            .await?;
+        store::insert_refresh(
+            ex,
+            &NewRefresh { id: &id, family_id: family, user_id, token_hash: &hash, now, expires_at },
+        )
+        .await?;
         Ok(token)
     }
 
@@ -239,9 +242,8 @@ impl AccountService {
         let hash = self.hasher.hash(password.secret()).await?;
         let now = self.clock.now_ms();
         let mut tx = self.db.begin().await?;
-        let user_id = store::consume_reset(&mut *tx, &tokens::digest(token), now)
-            .await?
-            .ok_or(AccountError::TokenInvalid)?;
+        let user_id =
+            store::consume_reset(&mut *tx, &tokens::digest(token), now).await?.ok_or(AccountError::TokenInvalid)?;
         store::set_password_hash(&mut *tx, &user_id, &hash, now, Some(now / 1000)).await?;
         store::expire_resets_for_user(&mut *tx, &user_id, now).await?;
         store::revoke_all_for_user(&mut *tx, &user_id, now).await?;

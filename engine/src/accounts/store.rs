@@ -203,7 +203,10 @@ pub async fn insert_refresh<'e>(ex: impl Executor<'e, Database = Any>, t: &NewRe
     Ok(())
 }
 
-pub async fn refresh_by_hash<'e>(ex: impl Executor<'e, Database = Any>, hash: &str) -> sqlx::Result<Option<RefreshRow>> {
+pub async fn refresh_by_hash<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    hash: &str,
+) -> sqlx::Result<Option<RefreshRow>> {
     sqlx::query_as::<_, RefreshRow>(
         "SELECT id, family_id, user_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
     )
@@ -233,7 +236,11 @@ pub async fn revoke_family<'e>(ex: impl Executor<'e, Database = Any>, family_id:
     Ok(done.rows_affected())
 }
 
-pub async fn revoke_all_for_user<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str, now: i64) -> sqlx::Result<u64> {
+pub async fn revoke_all_for_user<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    now: i64,
+) -> sqlx::Result<u64> {
     let done = sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(user_id)
@@ -279,7 +286,11 @@ pub async fn consume_reset<'e>(
 }
 
 /// After a successful reset, every other outstanding link for the user stops working.
-pub async fn expire_resets_for_user<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str, now: i64) -> sqlx::Result<()> {
+pub async fn expire_resets_for_user<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
         .bind(now)
         .bind(user_id)
@@ -328,7 +339,11 @@ pub async fn clear_attempts<'e>(ex: impl Executor<'e, Database = Any>, key: &str
 }
 
 /// Housekeeping: drops expired sessions, spent reset links and finished throttle windows.
-pub async fn purge_expired<'e>(ex: impl Executor<'e, Database = Any> + Copy, now: i64, window_ms: i64) -> sqlx::Result<u64> {
+pub async fn purge_expired<'e>(
+    ex: impl Executor<'e, Database = Any> + Copy,
+    now: i64,
+    window_ms: i64,
+) -> sqlx::Result<u64> {
     let a = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1").bind(now).execute(ex).await?;
     let b = sqlx::query("DELETE FROM password_resets WHERE expires_at < $1").bind(now).execute(ex).await?;
     let c = sqlx::query("DELETE FROM login_throttle WHERE window_start < $1").bind(now - window_ms).execute(ex).await?;

@@ -52,9 +52,8 @@ pub fn load_from_str(toml: &str) -> Result<Config, ConfigError> {
 }
 
 fn extract(figment: &Figment) -> Result<Config, ConfigError> {
-    let mut tree: Dict = figment.extract().map_err(|e| ConfigError {
-        problems: e.into_iter().map(|e| e.to_string()).collect(),
-    })?;
+    let mut tree: Dict =
+        figment.extract().map_err(|e| ConfigError { problems: e.into_iter().map(|e| e.to_string()).collect() })?;
     let defaults: Dict = Figment::from(Toml::string(DEFAULT_TOML))
         .extract()
         .map_err(|e| ConfigError::one(format!("built-in defaults are broken: {e}")))?;

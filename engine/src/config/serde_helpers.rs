@@ -27,11 +27,7 @@ pub mod redacted {
     }
 
     pub fn serialize<S: Serializer>(value: &SecretString, s: S) -> Result<S::Ok, S::Error> {
-        if value.expose_secret().is_empty() {
-            s.serialize_str("")
-        } else {
-            s.serialize_str("[redacted]")
-        }
+        if value.expose_secret().is_empty() { s.serialize_str("") } else { s.serialize_str("[redacted]") }
     }
 }
 

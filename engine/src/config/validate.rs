@@ -17,7 +17,11 @@ impl Config {
         check(self.server.body_limit >= 1024, "server.body_limit", "must be at least 1024 bytes");
         for origin in &self.server.cors.allowed_origins {
             let ok = origin == "*" || url::Url::parse(origin).is_ok_and(|u| u.origin().is_tuple());
-            check(ok, "server.cors.allowed_origins", &format!("`{origin}` is not an origin like https://shop.example.com"));
+            check(
+                ok,
+                "server.cors.allowed_origins",
+                &format!("`{origin}` is not an origin like https://shop.example.com"),
+            );
         }
 
         let url = self.database.url.expose_secret();
@@ -57,10 +61,22 @@ impl Config {
         check(argon.iterations >= 1, "auth.argon2.iterations", "must be at least 1");
         check((1..=255).contains(&argon.parallelism), "auth.argon2.parallelism", "must be 1–255");
         check(self.auth.throttle.window.as_secs() >= 1, "auth.throttle.window", "must be at least 1s");
-        check(self.auth.throttle.max_failures_per_account >= 1, "auth.throttle.max_failures_per_account", "must be at least 1");
-        check(self.auth.throttle.max_failures_per_address >= 1, "auth.throttle.max_failures_per_address", "must be at least 1");
+        check(
+            self.auth.throttle.max_failures_per_account >= 1,
+            "auth.throttle.max_failures_per_account",
+            "must be at least 1",
+        );
+        check(
+            self.auth.throttle.max_failures_per_address >= 1,
+            "auth.throttle.max_failures_per_address",
+            "must be at least 1",
+        );
 
-        check(self.mail.from.parse::<lettre::message::Mailbox>().is_ok(), "mail.from", "is not a mailbox like `Shop <shop@example.com>`");
+        check(
+            self.mail.from.parse::<lettre::message::Mailbox>().is_ok(),
+            "mail.from",
+            "is not a mailbox like `Shop <shop@example.com>`",
+        );
         check(self.mail.max_attempts >= 1, "mail.max_attempts", "must be at least 1");
         if self.mail.transport == MailTransportKind::Smtp {
             check(!self.mail.smtp.host.is_empty(), "mail.smtp.host", "must be set for the smtp transport");

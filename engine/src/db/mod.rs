@@ -10,11 +10,7 @@ use std::{path::Path, str::FromStr, time::Duration};
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use sqlx::{
-    Any, AnyPool, Executor, Transaction,
-    any::AnyPoolOptions,
-    migrate::Migrator,
-};
+use sqlx::{Any, AnyPool, Executor, Transaction, any::AnyPoolOptions, migrate::Migrator};
 
 use crate::config::DatabaseConfig;
 
@@ -44,7 +40,8 @@ impl Db {
         let (backend, url) = if let Some(path) = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")) {
             let path = path.split('?').next().unwrap_or(path);
             if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create database directory {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create database directory {}", dir.display()))?;
             }
             (Backend::Sqlite, format!("sqlite://{path}?mode=rwc"))
         } else {
@@ -118,7 +115,9 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
         sqlx::Error::WorkerCrashed => true,
         // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: overloaded, try again.
-        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("5" | "6" | "517" | "57P01" | "57P03" | "53300")),
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("5" | "6" | "517" | "57P01" | "57P03" | "53300"))
+        }
         _ => false,
     }
 }

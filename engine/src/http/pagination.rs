@@ -42,7 +42,9 @@ pub fn encode(scope: &str, key: Vec<String>) -> String {
 
 /// The key inside a cursor, if it belongs to `scope` and has `arity` parts.
 pub fn decode(scope: &str, cursor: &str, arity: usize) -> Result<Vec<String>, ApiError> {
-    let invalid = || ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "the cursor is malformed or belongs to another query");
+    let invalid = || {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", "the cursor is malformed or belongs to another query")
+    };
     let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| invalid())?;
     let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     if body.s != fingerprint(scope) || body.k.len() != arity {

@@ -173,7 +173,11 @@ impl ApiError {
     /// An opaque 500: the cause is logged (with the request id from the span), never returned.
     pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
         tracing::error!(error = %error_chain(cause), "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the request id identifies it in the logs")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the request id identifies it in the logs",
+        )
     }
 }
 
@@ -235,8 +239,5 @@ pub fn from_poem_error(error: &poem::Error) -> poem::Response {
 pub fn problem_response(problem: Problem) -> poem::Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = poem_openapi::types::ToJSON::to_json_string(&problem);
-    poem::Response::builder()
-        .status(status)
-        .content_type("application/problem+json")
-        .body(body)
+    poem::Response::builder().status(status).content_type("application/problem+json").body(body)
 }

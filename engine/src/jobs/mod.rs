@@ -78,11 +78,8 @@ impl Runner {
 
     /// Runs one job now (for `engine jobs run` and tests), under the same lease as the loop.
     pub async fn run_once(&self, name: &str) -> Result<JobReport, RunError> {
-        let job = self
-            .jobs
-            .get(name)
-            .cloned()
-            .ok_or_else(|| RunError::Unknown(name.to_owned(), self.names().join(", ")))?;
+        let job =
+            self.jobs.get(name).cloned().ok_or_else(|| RunError::Unknown(name.to_owned(), self.names().join(", ")))?;
         let now = self.ctx.clock.now_ms();
         if !store::claim(&self.ctx, name, now, true).await? {
             return Err(RunError::Busy(name.to_owned()));

@@ -27,7 +27,13 @@ pub async fn claim(ctx: &JobContext, name: &str, now: i64, force: bool) -> sqlx:
     Ok(claimed.rows_affected() == 1)
 }
 
-pub async fn release(ctx: &JobContext, name: &str, now: i64, next_run_at: i64, error: Option<&str>) -> sqlx::Result<()> {
+pub async fn release(
+    ctx: &JobContext,
+    name: &str,
+    now: i64,
+    next_run_at: i64,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE job_schedules SET lease_owner = NULL, lease_until = NULL, last_finished_at = $1, next_run_at = $2, \
          last_error = $3 WHERE name = $4 AND lease_owner = $5",

@@ -107,7 +107,5 @@ pub async fn mark_failed<'e>(
 
 /// Messages by status, for operators and metrics.
 pub async fn count_by_status<'e>(ex: impl Executor<'e, Database = Any>) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as::<_, (String, i64)>("SELECT status, COUNT(*) FROM mail_outbox GROUP BY status")
-        .fetch_all(ex)
-        .await
+    sqlx::query_as::<_, (String, i64)>("SELECT status, COUNT(*) FROM mail_outbox GROUP BY status").fetch_all(ex).await
 }

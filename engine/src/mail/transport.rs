@@ -47,10 +47,8 @@ impl Mailer {
                 };
                 let mut builder = builder.port(smtp.port);
                 if !smtp.username.is_empty() {
-                    builder = builder.credentials(Credentials::new(
-                        smtp.username.clone(),
-                        smtp.password.expose_secret().to_owned(),
-                    ));
+                    builder = builder
+                        .credentials(Credentials::new(smtp.username.clone(), smtp.password.expose_secret().to_owned()));
                 }
                 Transport::Smtp(Box::new(builder.build()))
             }

@@ -61,7 +61,12 @@ impl AdminCustomersApi {
     /// `active: false` disables the account at once: its tokens stop working on the next request
     /// and its sessions end. Staff cannot demote or disable themselves.
     #[oai(path = "/:id", method = "patch", operation_id = "admin_customers_update")]
-    async fn update(&self, auth: BearerAuth, id: Path<String>, body: Json<UserPatch>) -> Result<Json<UserView>, ApiError> {
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        id: Path<String>,
+        body: Json<UserPatch>,
+    ) -> Result<Json<UserView>, ApiError> {
         let caller = self.staff(&auth).await?;
         let user = self.accounts.update_user(&caller, &id.0, body.0.role.map(Into::into), body.0.active).await?;
         Ok(Json(user.into()))

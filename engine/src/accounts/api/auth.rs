@@ -40,7 +40,12 @@ pub enum NoContent {
 }
 
 /// Parses an email and a new password together, so both problems are reported at once.
-fn parse_credentials(email: &str, email_field: &str, password: String, password_field: &str) -> Result<(Option<Email>, Option<NewPassword>), Problems> {
+fn parse_credentials(
+    email: &str,
+    email_field: &str,
+    password: String,
+    password_field: &str,
+) -> Result<(Option<Email>, Option<NewPassword>), Problems> {
     let mut problems = Problems::default();
     let email = Email::parse(email).map_err(|m| problems.add(email_field, m)).ok();
     let password = NewPassword::parse(password).map_err(|m| problems.add(password_field, m)).ok();

@@ -63,7 +63,11 @@ impl MeApi {
     /// Needs the current password (401 `invalid_credentials` when wrong). Every other session
     /// ends; the response holds a new token pair for this one.
     #[oai(path = "/password", method = "post", operation_id = "me_change_password")]
-    async fn change_password(&self, auth: BearerAuth, body: Json<ChangePasswordRequest>) -> Result<Json<TokenResponse>, ApiError> {
+    async fn change_password(
+        &self,
+        auth: BearerAuth,
+        body: Json<ChangePasswordRequest>,
+    ) -> Result<Json<TokenResponse>, ApiError> {
         let caller = self.caller(&auth).await?;
         let new = parse_new_password("new_password", body.0.new_password)?;
         let current = SecretString::from(body.0.current_password);
@@ -86,7 +90,8 @@ impl MeApi {
         };
         let rows = self.accounts.addresses(&caller, after.as_deref(), limit + 1).await?;
         let (rows, more) = pagination::split_page(rows, limit);
-        let next_cursor = more.then(|| rows.last().map(|a| pagination::encode(ADDRESSES_SCOPE, vec![a.id.clone()]))).flatten();
+        let next_cursor =
+            more.then(|| rows.last().map(|a| pagination::encode(ADDRESSES_SCOPE, vec![a.id.clone()]))).flatten();
         Ok(Json(AddressList { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
     }
 
@@ -109,7 +114,12 @@ impl MeApi {
 
     /// Update an address
     #[oai(path = "/addresses/:id", method = "patch", operation_id = "me_addresses_update")]
-    async fn update_address(&self, auth: BearerAuth, id: Path<String>, body: Json<AddressPatch>) -> Result<Json<AddressView>, ApiError> {
+    async fn update_address(
+        &self,
+        auth: BearerAuth,
+        id: Path<String>,
+        body: Json<AddressPatch>,
+    ) -> Result<Json<AddressView>, ApiError> {
         let caller = self.caller(&auth).await?;
         Ok(Json(self.accounts.update_address(&caller, &id.0, body.0.into()).await?.into()))
     }
