@@ -252,3 +252,8 @@ impl TestApp {
         unfolded[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect()
     }
 }
+
+/// The engine CLI binary (the same `cli::main` as `engine`), for tests that run it as a process.
+pub fn engine_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_engine-cli")
+}
