@@ -41,8 +41,11 @@ CREATE TABLE products (
     default_variant_id TEXT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
-    -- Full-text document: `simple` configuration (case-folded, no stemming, no stop words).
-    search tsvector GENERATED ALWAYS AS (to_tsvector('simple', name || ' ' || description)) STORED
+    -- Full-text document: `simple` configuration (case-folded, no stemming, no stop words);
+    -- name terms weigh more than description terms in the relevance ranking.
+    search tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('simple', name), 'A') || setweight(to_tsvector('simple', description), 'B')
+    ) STORED
 );
 CREATE INDEX products_status_id ON products (status, id);
 CREATE INDEX products_status_price ON products (status, min_price, id);

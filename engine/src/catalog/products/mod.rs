@@ -1,1 +1,26 @@
-//! Products (being built).
+//! Products with options and variants: staff management, the storefront listing (filters,
+//! sorts, full-text search, keyset cursors) and product pages.
+
+pub mod admin_api;
+pub mod api;
+pub mod dto;
+pub mod error;
+pub mod listing;
+pub mod model;
+pub mod service;
+mod store;
+
+pub use admin_api::AdminProductsApi;
+pub use api::ProductsApi;
+pub use error::ProductError;
+pub use service::ProductService;
+
+use poem_openapi::Tags;
+
+#[derive(Tags)]
+pub enum ProductTags {
+    /// The storefront catalog: product lists, search and product pages.
+    Products,
+    /// Staff management of products, variants and stock.
+    AdminProducts,
+}

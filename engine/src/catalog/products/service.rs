@@ -1,0 +1,479 @@
+//! Product rules: creation with options and variants, updates, variant management, stock, and
+//! the storefront's listing and product pages.
+
+use super::{
+    error::ProductError,
+    listing::{self, Listing},
+    model::{Image, Product, ProductCard, ProductOption, Status, Variant, resolve_option_values, variant_title},
+    store,
+};
+use crate::{
+    catalog::slug,
+    clock::SharedClock,
+    db::{Db, Tx, unique_violation},
+    http::problem::FieldError,
+    ids::new_id,
+};
+
+/// A new variant as submitted: option values by option name.
+#[derive(Debug, Clone)]
+pub struct VariantDraft {
+    pub sku: String,
+    pub price: i64,
+    pub compare_at_price: Option<i64>,
+    pub stock: i64,
+    pub options: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProductDraft {
+    pub name: String,
+    pub slug: Option<String>,
+    pub description: String,
+    pub status: Status,
+    pub category_id: Option<String>,
+    pub images: Vec<Image>,
+    pub options: Vec<ProductOption>,
+    pub variants: Vec<VariantDraft>,
+}
+
+/// Changes to a product; `None` keeps a field. `category_id: Some(None)` detaches it.
+#[derive(Debug, Default)]
+pub struct ProductChange {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<Status>,
+    pub category_id: Option<Option<String>>,
+    pub images: Option<Vec<Image>>,
+    pub options: Option<Vec<ProductOption>>,
+}
+
+#[derive(Debug, Default)]
+pub struct VariantChange {
+    pub sku: Option<String>,
+    pub price: Option<i64>,
+    pub compare_at_price: Option<Option<i64>>,
+    pub stock: Option<i64>,
+    pub stock_adjustment: Option<i64>,
+}
+
+/// A product with its live variants.
+#[derive(Debug, Clone)]
+pub struct ProductDetail {
+    pub product: Product,
+    pub variants: Vec<Variant>,
+    /// (id, slug, name) of the category's ancestors and the category itself, root first.
+    pub category_chain: Vec<(String, String, String)>,
+}
+
+pub struct ProductService {
+    db: Db,
+    clock: SharedClock,
+    currency: String,
+}
+
+/// Field problems collected while checking a request.
+#[derive(Default)]
+struct Check(Vec<FieldError>);
+
+impl Check {
+    fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.into(), message: message.into() });
+    }
+
+    fn done(self) -> Result<(), ProductError> {
+        if self.0.is_empty() { Ok(()) } else { Err(ProductError::Validation(self.0)) }
+    }
+
+    fn name(&mut self, field: &str, value: &str) -> String {
+        let v = value.trim();
+        if v.is_empty() || v.chars().count() > 200 {
+            self.fail(field, "must be 1–200 characters");
+        }
+        v.to_owned()
+    }
+
+    fn money(&mut self, field: &str, value: i64) {
+        if !(0..=1_000_000_000_000).contains(&value) {
+            self.fail(field, "must be a non-negative amount in minor units");
+        }
+    }
+
+    fn stock(&mut self, field: &str, value: i64) {
+        if !(0..=1_000_000_000).contains(&value) {
+            self.fail(field, "must be a non-negative whole number");
+        }
+    }
+
+    fn sku(&mut self, field: &str, value: &str) -> String {
+        let v = value.trim();
+        if v.is_empty() || v.len() > 64 || !v.bytes().all(|b| b.is_ascii_graphic()) {
+            self.fail(field, "must be 1–64 printable characters without spaces");
+        }
+        v.to_owned()
+    }
+
+    fn images(&mut self, images: &[Image]) {
+        if images.len() > 50 {
+            self.fail("images", "at most 50 images");
+        }
+        for (i, image) in images.iter().enumerate() {
+            let ok = url::Url::parse(&image.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !ok {
+                self.fail(format!("images[{i}].url"), "must be an http(s) URL");
+            }
+            if image.alt.chars().count() > 300 {
+                self.fail(format!("images[{i}].alt"), "must be at most 300 characters");
+            }
+        }
+    }
+
+    fn options(&mut self, options: &[ProductOption]) -> Vec<ProductOption> {
+        if options.len() > 3 {
+            self.fail("options", "at most 3 options");
+        }
+        let mut clean: Vec<ProductOption> = Vec::new();
+        for (i, option) in options.iter().enumerate() {
+            let name = self.name(&format!("options[{i}].name"), &option.name);
+            if clean.iter().any(|o| o.name.eq_ignore_ascii_case(&name)) {
+                self.fail(format!("options[{i}].name"), "option names must be unique");
+            }
+            let mut values: Vec<String> = Vec::new();
+            for (j, value) in option.values.iter().enumerate() {
+                let v = self.name(&format!("options[{i}].values[{j}]"), value);
+                if values.iter().any(|x| x.to_lowercase() == v.to_lowercase()) {
+                    self.fail(format!("options[{i}].values[{j}]"), "values must be unique");
+                }
+                values.push(v);
+            }
+            if values.is_empty() {
+                self.fail(format!("options[{i}].values"), "needs at least one value");
+            }
+            clean.push(ProductOption { name, values });
+        }
+        clean
+    }
+}
+
+impl ProductService {
+    pub fn new(db: Db, clock: SharedClock, currency: String) -> Self {
+        Self { db, clock, currency }
+    }
+
+    /// Creates a product and its variants in one transaction.
+    #[tracing::instrument(skip_all)]
+    pub async fn create(&self, draft: ProductDraft) -> Result<ProductDetail, ProductError> {
+        let mut check = Check::default();
+        let name = check.name("name", &draft.name);
+        let options = check.options(&draft.options);
+        check.images(&draft.images);
+        if draft.description.chars().count() > 20_000 {
+            check.fail("description", "must be at most 20000 characters");
+        }
+        let explicit_slug = draft.slug.as_deref().map(|s| slug::parse(s).map_err(|m| check.fail("slug", m)).ok());
+        if draft.variants.is_empty() {
+            check.fail("variants", "a product needs at least one variant (or `price` and `sku` for a simple product)");
+        }
+        let mut variants = Vec::new();
+        for (i, v) in draft.variants.iter().enumerate() {
+            match self.check_variant(&mut check, &format!("variants[{i}]"), &options, v) {
+                Some(values) => variants.push((v, values)),
+                None => continue,
+            }
+        }
+        check.done()?;
+        let now = self.clock.now_ms();
+        let mut tx = self.db.begin().await?;
+        if let Some(category) = &draft.category_id
+            && !store::category_exists(&mut *tx, category).await?
+        {
+            return Err(ProductError::field("category_id", "no such category"));
+        }
+        let slug = match explicit_slug.flatten() {
+            Some(s) => s,
+            None => free_slug(&mut tx, &slug::from_name(&name)).await?,
+        };
+        let product = Product {
+            id: new_id("prod"),
+            slug,
+            name,
+            description: draft.description.trim().to_owned(),
+            status: draft.status,
+            category_id: draft.category_id,
+            images: draft.images,
+            options,
+            currency: self.currency.clone(),
+            min_price: None,
+            max_price: None,
+            default_variant_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        store::insert_product(&mut *tx, &product).await.map_err(|e| map_unique(e, &product.slug, ""))?;
+        for (position, (v, values)) in variants.into_iter().enumerate() {
+            let variant = self.new_variant(&product.id, v, values, i64::try_from(position).unwrap_or(0), now);
+            store::insert_variant(&mut *tx, &variant).await.map_err(|e| map_unique(e, "", &variant.sku))?;
+        }
+        store::refresh_summary(&mut *tx, &product.id).await?;
+        tx.commit().await?;
+        self.admin_detail(&product.id).await
+    }
+
+    fn check_variant(
+        &self,
+        check: &mut Check,
+        field: &str,
+        options: &[ProductOption],
+        v: &VariantDraft,
+    ) -> Option<Vec<String>> {
+        check.sku(&format!("{field}.sku"), &v.sku);
+        check.money(&format!("{field}.price"), v.price);
+        if let Some(c) = v.compare_at_price {
+            check.money(&format!("{field}.compare_at_price"), c);
+        }
+        check.stock(&format!("{field}.stock"), v.stock);
+        match resolve_option_values(options, &v.options) {
+            Ok(values) => Some(values),
+            Err(message) => {
+                check.fail(format!("{field}.options"), message);
+                None
+            }
+        }
+    }
+
+    fn new_variant(&self, product_id: &str, v: &VariantDraft, values: Vec<String>, position: i64, now: i64) -> Variant {
+        Variant {
+            id: new_id("var"),
+            product_id: product_id.to_owned(),
+            sku: v.sku.trim().to_owned(),
+            title: variant_title(&values),
+            option_values: values,
+            price: v.price,
+            compare_at_price: v.compare_at_price,
+            stock: v.stock,
+            position,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// A product with its live variants, whatever its status (staff).
+    pub async fn admin_detail(&self, id: &str) -> Result<ProductDetail, ProductError> {
+        let product = store::product_by_id(self.db.pool(), id).await?.ok_or(ProductError::NotFound("product"))?;
+        self.detail_of(product).await
+    }
+
+    /// A storefront product page: active products only (drafts and archived ones are 404).
+    pub async fn storefront_detail(&self, id_or_slug: &str) -> Result<ProductDetail, ProductError> {
+        let product = store::product_by_key(self.db.pool(), id_or_slug)
+            .await?
+            .filter(|p| p.status == Status::Active)
+            .ok_or(ProductError::NotFound("product"))?;
+        self.detail_of(product).await
+    }
+
+    async fn detail_of(&self, product: Product) -> Result<ProductDetail, ProductError> {
+        let variants = store::variants_of(self.db.pool(), &product.id).await?;
+        let category_chain = match &product.category_id {
+            Some(id) => store::category_chain(self.db.pool(), id).await?,
+            None => Vec::new(),
+        };
+        Ok(ProductDetail { product, variants, category_chain })
+    }
+
+    pub async fn update(&self, id: &str, change: ProductChange) -> Result<ProductDetail, ProductError> {
+        let mut check = Check::default();
+        let now = self.clock.now_ms();
+        let mut tx = self.db.begin().await?;
+        if !store::lock_product(&mut *tx, id, now).await? {
+            return Err(ProductError::NotFound("product"));
+        }
+        let mut product = store::product_by_id(&mut *tx, id).await?.ok_or(ProductError::NotFound("product"))?;
+        if let Some(name) = change.name {
+            product.name = check.name("name", &name);
+        }
+        if let Some(s) = change.slug {
+            match slug::parse(&s) {
+                Ok(s) => product.slug = s,
+                Err(m) => check.fail("slug", m),
+            }
+        }
+        if let Some(d) = change.description {
+            if d.chars().count() > 20_000 {
+                check.fail("description", "must be at most 20000 characters");
+            }
+            product.description = d.trim().to_owned();
+        }
+        if let Some(status) = change.status {
+            product.status = status;
+        }
+        if let Some(images) = change.images {
+            check.images(&images);
+            product.images = images;
+        }
+        if let Some(options) = change.options {
+            let options = check.options(&options);
+            // Every live variant must still fit the new options.
+            for variant in store::variants_of(&mut *tx, id).await? {
+                let given: Vec<(String, String)> = product
+                    .options
+                    .iter()
+                    .map(|o| o.name.clone())
+                    .zip(variant.option_values.iter().cloned())
+                    .collect();
+                if resolve_option_values(&options, &given).is_err() {
+                    check.fail("options", format!("variant {} ({}) would not match the new options", variant.sku, variant.title));
+                }
+            }
+            product.options = options;
+        }
+        if let Some(category) = change.category_id {
+            if let Some(c) = &category
+                && !store::category_exists(&mut *tx, c).await?
+            {
+                check.fail("category_id", "no such category");
+            }
+            product.category_id = category;
+        }
+        check.done()?;
+        product.updated_at = now;
+        store::update_product(&mut *tx, &product).await.map_err(|e| map_unique(e, &product.slug, ""))?;
+        tx.commit().await?;
+        self.admin_detail(id).await
+    }
+
+    /// Archives a product: hidden from the storefront; orders keep their snapshots.
+    pub async fn archive(&self, id: &str) -> Result<(), ProductError> {
+        self.update(id, ProductChange { status: Some(Status::Archived), ..Default::default() }).await.map(|_| ())
+    }
+
+    pub async fn add_variant(&self, product_id: &str, draft: VariantDraft) -> Result<Variant, ProductError> {
+        let now = self.clock.now_ms();
+        let mut tx = self.db.begin().await?;
+        if !store::lock_product(&mut *tx, product_id, now).await? {
+            return Err(ProductError::NotFound("product"));
+        }
+        let product = store::product_by_id(&mut *tx, product_id).await?.ok_or(ProductError::NotFound("product"))?;
+        let mut check = Check::default();
+        let values = self.check_variant(&mut check, "variant", &product.options, &draft);
+        check.done()?;
+        let position = store::next_variant_position(&mut *tx, product_id).await?;
+        let variant = self.new_variant(product_id, &draft, values.unwrap_or_default(), position, now);
+        store::insert_variant(&mut *tx, &variant).await.map_err(|e| map_unique(e, "", &variant.sku))?;
+        store::refresh_summary(&mut *tx, product_id).await?;
+        tx.commit().await?;
+        Ok(variant)
+    }
+
+    /// Price, SKU and absolute stock under the product's lock; a relative `stock_adjustment`
+    /// is one conditional statement, atomic under any concurrency.
+    pub async fn update_variant(&self, id: &str, change: VariantChange) -> Result<Variant, ProductError> {
+        let mut check = Check::default();
+        if change.stock.is_some() && change.stock_adjustment.is_some() {
+            check.fail("stock_adjustment", "give either `stock` or `stock_adjustment`, not both");
+        }
+        if let Some(price) = change.price {
+            check.money("price", price);
+        }
+        if let Some(Some(c)) = change.compare_at_price {
+            check.money("compare_at_price", c);
+        }
+        if let Some(stock) = change.stock {
+            check.stock("stock", stock);
+        }
+        let sku = change.sku.as_deref().map(|s| check.sku("sku", s));
+        check.done()?;
+        let now = self.clock.now_ms();
+        let variant = store::live_variant(self.db.pool(), id).await?.ok_or(ProductError::NotFound("variant"))?;
+        let edits_fields = sku.is_some() || change.price.is_some() || change.compare_at_price.is_some() || change.stock.is_some();
+        if edits_fields {
+            let mut tx = self.db.begin().await?;
+            store::lock_product(&mut *tx, &variant.product_id, now).await?;
+            let mut current = store::live_variant(&mut *tx, id).await?.ok_or(ProductError::NotFound("variant"))?;
+            if let Some(sku) = sku {
+                current.sku = sku;
+            }
+            if let Some(price) = change.price {
+                current.price = price;
+            }
+            if let Some(c) = change.compare_at_price {
+                current.compare_at_price = c;
+            }
+            if let Some(stock) = change.stock {
+                current.stock = stock;
+            }
+            current.updated_at = now;
+            store::update_variant(&mut *tx, &current).await.map_err(|e| map_unique(e, "", &current.sku))?;
+            store::refresh_summary(&mut *tx, &variant.product_id).await?;
+            tx.commit().await?;
+        }
+        if let Some(delta) = change.stock_adjustment.filter(|d| *d != 0) {
+            if store::adjust_stock(self.db.pool(), id, delta, now).await?.is_none() {
+                let available = store::live_variant(self.db.pool(), id).await?.map_or(0, |v| v.stock);
+                return Err(ProductError::InsufficientStock { available });
+            }
+        }
+        store::live_variant(self.db.pool(), id).await?.ok_or(ProductError::NotFound("variant"))
+    }
+
+    /// Hides a variant; orders that reference it keep working, its SKU is free again.
+    pub async fn remove_variant(&self, id: &str) -> Result<(), ProductError> {
+        let now = self.clock.now_ms();
+        let variant = store::live_variant(self.db.pool(), id).await?.ok_or(ProductError::NotFound("variant"))?;
+        let mut tx = self.db.begin().await?;
+        store::lock_product(&mut *tx, &variant.product_id, now).await?;
+        if !store::remove_variant(&mut *tx, id, now).await? {
+            return Err(ProductError::NotFound("variant"));
+        }
+        store::refresh_summary(&mut *tx, &variant.product_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One page of the storefront listing (`limit + 1` rows at most).
+    pub async fn list(&self, listing: &Listing) -> Result<Vec<(ProductCard, listing::After)>, ProductError> {
+        Ok(listing::page(&self.db, listing).await?)
+    }
+
+    /// The path of a category given by id or slug (for the listing's subtree filter).
+    pub async fn category_path(&self, id_or_slug: &str) -> Result<Option<String>, ProductError> {
+        Ok(sqlx::query_scalar::<_, String>("SELECT path FROM categories WHERE id = $1 OR slug = $1")
+            .bind(id_or_slug)
+            .fetch_optional(self.db.pool())
+            .await?)
+    }
+
+    /// Staff listing: every status (or one), newest first.
+    pub async fn admin_list(
+        &self,
+        status: Option<Status>,
+        after_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Product>, ProductError> {
+        Ok(store::admin_page(self.db.pool(), status, after_id, limit).await?)
+    }
+}
+
+/// The first free slug among `base`, `base-2`, `base-3`, ….
+async fn free_slug(tx: &mut Tx, base: &str) -> Result<String, ProductError> {
+    let taken = store::slugs_like(&mut **tx, base).await?;
+    let mut attempt = 1;
+    loop {
+        let candidate = slug::candidate(base, attempt);
+        if !taken.contains(&candidate) {
+            return Ok(candidate);
+        }
+        attempt += 1;
+    }
+}
+
+/// Maps a unique violation to the conflict it means.
+fn map_unique(error: sqlx::Error, slug: &str, sku: &str) -> ProductError {
+    match unique_violation(&error) {
+        Some(what) if what.contains("combination") => ProductError::VariantExists,
+        Some(what) if what.contains("sku") => ProductError::SkuTaken(sku.to_owned()),
+        Some(what) if what.contains("slug") => ProductError::SlugTaken(slug.to_owned()),
+        _ => ProductError::Db(error),
+    }
+}
