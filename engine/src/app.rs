@@ -18,6 +18,10 @@ use crate::{
         api::{AdminCustomersApi, AuthApi, MeApi},
         cleanup::CleanupJob,
     },
+    catalog::categories::{
+        CategoryService,
+        api::{AdminCategoriesApi, CategoriesApi},
+    },
     clock::{SharedClock, SystemClock},
     config::Config,
     db::Db,
@@ -36,6 +40,7 @@ pub struct AppState {
     pub clock: SharedClock,
     pub metrics: Metrics,
     pub accounts: Arc<AccountService>,
+    pub categories: Arc<CategoryService>,
     pub jobs: Runner,
 }
 
@@ -52,6 +57,7 @@ impl AppState {
         }
         let metrics = Metrics::new();
         let accounts = Arc::new(AccountService::new(db.clone(), clock.clone(), &config.auth).await?);
+        let categories = Arc::new(CategoryService::new(db.clone(), clock.clone()));
         let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail configuration")?);
         let mut jobs =
             Runner::new(db.clone(), clock.clone(), metrics.clone(), config.jobs.lease, config.jobs.poll_interval);
@@ -61,16 +67,20 @@ impl AppState {
             interval: config.jobs.poll_interval,
         }));
         jobs.register(Arc::new(CleanupJob { accounts: accounts.clone() }));
-        Ok(Self { config: Arc::new(config), db, clock, metrics, accounts, jobs })
+        Ok(Self { config: Arc::new(config), db, clock, metrics, accounts, categories, jobs })
     }
 }
 
 /// The OpenAPI service: every API struct of every domain, composed once.
-pub fn openapi(state: &AppState) -> OpenApiService<(AuthApi, MeApi, AdminCustomersApi, OpsApi), ()> {
+pub fn openapi(
+    state: &AppState,
+) -> OpenApiService<(AuthApi, MeApi, AdminCustomersApi, CategoriesApi, AdminCategoriesApi, OpsApi), ()> {
     let apis = (
         AuthApi { accounts: state.accounts.clone() },
         MeApi { accounts: state.accounts.clone() },
         AdminCustomersApi { accounts: state.accounts.clone() },
+        CategoriesApi { categories: state.categories.clone() },
+        AdminCategoriesApi { categories: state.categories.clone(), accounts: state.accounts.clone() },
         OpsApi { db: state.db.clone(), metrics: state.metrics.clone() },
     );
     OpenApiService::new(apis, "Commerce Engine", env!("CARGO_PKG_VERSION"))
