@@ -18,9 +18,12 @@ use crate::{
         api::{AdminCustomersApi, AuthApi, MeApi},
         cleanup::CleanupJob,
     },
-    catalog::categories::{
-        CategoryService,
-        api::{AdminCategoriesApi, CategoriesApi},
+    catalog::{
+        categories::{
+            CategoryService,
+            api::{AdminCategoriesApi, CategoriesApi},
+        },
+        products::{AdminProductsApi, ProductService, ProductsApi},
     },
     clock::{SharedClock, SystemClock},
     config::Config,
@@ -41,6 +44,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub accounts: Arc<AccountService>,
     pub categories: Arc<CategoryService>,
+    pub products: Arc<ProductService>,
     pub jobs: Runner,
 }
 
@@ -58,6 +62,7 @@ impl AppState {
         let metrics = Metrics::new();
         let accounts = Arc::new(AccountService::new(db.clone(), clock.clone(), &config.auth).await?);
         let categories = Arc::new(CategoryService::new(db.clone(), clock.clone()));
+        let products = Arc::new(ProductService::new(db.clone(), clock.clone(), config.store.currency.clone()));
         let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail configuration")?);
         let mut jobs =
             Runner::new(db.clone(), clock.clone(), metrics.clone(), config.jobs.lease, config.jobs.poll_interval);
@@ -67,20 +72,24 @@ impl AppState {
             interval: config.jobs.poll_interval,
         }));
         jobs.register(Arc::new(CleanupJob { accounts: accounts.clone() }));
-        Ok(Self { config: Arc::new(config), db, clock, metrics, accounts, categories, jobs })
+        Ok(Self { config: Arc::new(config), db, clock, metrics, accounts, categories, products, jobs })
     }
 }
 
+/// Every API struct of every domain, in the order they appear in the OpenAPI document.
+type Apis =
+    (AuthApi, MeApi, AdminCustomersApi, CategoriesApi, AdminCategoriesApi, ProductsApi, AdminProductsApi, OpsApi);
+
 /// The OpenAPI service: every API struct of every domain, composed once.
-pub fn openapi(
-    state: &AppState,
-) -> OpenApiService<(AuthApi, MeApi, AdminCustomersApi, CategoriesApi, AdminCategoriesApi, OpsApi), ()> {
+pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
     let apis = (
         AuthApi { accounts: state.accounts.clone() },
         MeApi { accounts: state.accounts.clone() },
         AdminCustomersApi { accounts: state.accounts.clone() },
         CategoriesApi { categories: state.categories.clone() },
         AdminCategoriesApi { categories: state.categories.clone(), accounts: state.accounts.clone() },
+        ProductsApi { products: state.products.clone() },
+        AdminProductsApi { accounts: state.accounts.clone(), products: state.products.clone() },
         OpsApi { db: state.db.clone(), metrics: state.metrics.clone() },
     );
     OpenApiService::new(apis, "Commerce Engine", env!("CARGO_PKG_VERSION"))

@@ -316,14 +316,13 @@ impl ProductService {
             let options = check.options(&options);
             // Every live variant must still fit the new options.
             for variant in store::variants_of(&mut *tx, id).await? {
-                let given: Vec<(String, String)> = product
-                    .options
-                    .iter()
-                    .map(|o| o.name.clone())
-                    .zip(variant.option_values.iter().cloned())
-                    .collect();
+                let given: Vec<(String, String)> =
+                    product.options.iter().map(|o| o.name.clone()).zip(variant.option_values.iter().cloned()).collect();
                 if resolve_option_values(&options, &given).is_err() {
-                    check.fail("options", format!("variant {} ({}) would not match the new options", variant.sku, variant.title));
+                    check.fail(
+                        "options",
+                        format!("variant {} ({}) would not match the new options", variant.sku, variant.title),
+                    );
                 }
             }
             product.options = options;
@@ -386,7 +385,8 @@ impl ProductService {
         check.done()?;
         let now = self.clock.now_ms();
         let variant = store::live_variant(self.db.pool(), id).await?.ok_or(ProductError::NotFound("variant"))?;
-        let edits_fields = sku.is_some() || change.price.is_some() || change.compare_at_price.is_some() || change.stock.is_some();
+        let edits_fields =
+            sku.is_some() || change.price.is_some() || change.compare_at_price.is_some() || change.stock.is_some();
         if edits_fields {
             let mut tx = self.db.begin().await?;
             store::lock_product(&mut *tx, &variant.product_id, now).await?;
@@ -408,11 +408,11 @@ impl ProductService {
             store::refresh_summary(&mut *tx, &variant.product_id).await?;
             tx.commit().await?;
         }
-        if let Some(delta) = change.stock_adjustment.filter(|d| *d != 0) {
-            if store::adjust_stock(self.db.pool(), id, delta, now).await?.is_none() {
-                let available = store::live_variant(self.db.pool(), id).await?.map_or(0, |v| v.stock);
-                return Err(ProductError::InsufficientStock { available });
-            }
+        if let Some(delta) = change.stock_adjustment.filter(|d| *d != 0)
+            && store::adjust_stock(self.db.pool(), id, delta, now).await?.is_none()
+        {
+            let available = store::live_variant(self.db.pool(), id).await?.map_or(0, |v| v.stock);
+            return Err(ProductError::InsufficientStock { available });
         }
         store::live_variant(self.db.pool(), id).await?.ok_or(ProductError::NotFound("variant"))
     }
