@@ -2,7 +2,18 @@
 //! by creation, and their upper-case alphabet plus the `_` never match the slug pattern.
 
 pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", ulid::Ulid::new())
+    format!("{prefix}_{}", next_ulid())
+}
+
+/// Plain `Ulid::new()` is random within a millisecond, so two ids made in the same millisecond
+/// would sort in either order; "newest first" and "oldest first" rely on creation order. The
+/// process-wide generator increments within a millisecond instead.
+static GENERATOR: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+
+fn next_ulid() -> ulid::Ulid {
+    let mut generator = GENERATOR.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Only fails when 2^80 ids are made in one millisecond.
+    generator.generate().unwrap_or_else(|_| ulid::Ulid::new())
 }
 
 /// Whether `value` looks like an id with this prefix (cheap check before a lookup).

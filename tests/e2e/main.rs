@@ -5,5 +5,8 @@
 #[allow(dead_code, reason = "shared helpers; not every test module uses every one")]
 mod helpers;
 
+mod admin_customers;
 mod auth;
 mod categories;
+mod leaks;
+mod me;

@@ -175,12 +175,14 @@ impl AccountService {
         if record.rotated_at.is_some() {
             return Err(self.reuse_detected(&record.family_id, now).await?);
         }
-        if record.revoked_at.is_some() || record.expires_at <= now {
-            return Err(AccountError::TokenInvalid);
-        }
         let user = store::user_by_id(self.db.pool(), &record.user_id).await?.ok_or(AccountError::TokenInvalid)?;
+        // Before the revocation check: deactivation revokes every session, and the client should
+        // learn that the account is disabled rather than that its session merely ended.
         if user.active == 0 {
             return Err(AccountError::AccountDisabled);
+        }
+        if record.revoked_at.is_some() || record.expires_at <= now {
+            return Err(AccountError::TokenInvalid);
         }
         let mut tx = self.db.begin().await?;
         if !store::mark_rotated(&mut *tx, &record.id, now).await? {
