@@ -156,6 +156,11 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// Starts a graceful shutdown, as SIGTERM does for `engine serve`.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -246,8 +251,8 @@ impl TestApp {
         self.run_job("mail").await;
         let mail =
             self.mails().into_iter().rev().find(|m| m.contains(email)).unwrap_or_else(|| panic!("no mail to {email}"));
-        // Quoted-printable soft line breaks are undone; the token follows `token=`.
-        let unfolded = mail.replace("=\r\n", "").replace("=\n", "");
+        // Undo quoted-printable: soft line breaks, and `=3D` for `=`; the token follows `token=`.
+        let unfolded = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
         let start = unfolded.find("token=").expect("link in mail") + "token=".len();
         unfolded[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect()
     }
