@@ -7,6 +7,7 @@ mod helpers;
 
 mod admin_customers;
 mod auth;
+mod passwords;
 mod categories;
 mod leaks;
 mod me;
