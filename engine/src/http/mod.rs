@@ -4,3 +4,4 @@ pub mod middleware;
 pub mod pagination;
 pub mod problem;
 pub mod security;
+pub mod text;

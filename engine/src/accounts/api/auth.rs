@@ -68,14 +68,14 @@ impl AuthApi {
     #[oai(path = "/register", method = "post", operation_id = "auth_register")]
     async fn register(&self, body: Json<RegisterRequest>) -> Result<Created, ApiError> {
         let body = body.0;
-        let (email, password) = match parse_credentials(&body.email, "email", body.password, "password") {
+        let (email, password) = match parse_credentials(&body.email, "email", body.password.into(), "password") {
             Ok((Some(e), Some(p))) => (e, p),
             Ok(_) => return Err(ApiError::bad_request("email and password are required")),
             Err(problems) => return Err(ApiError::validation(problems.0)),
         };
         let mut problems = Problems::default();
-        let first = problems.text("first_name", body.first_name.as_deref().unwrap_or(""), false, 100);
-        let last = problems.text("last_name", body.last_name.as_deref().unwrap_or(""), false, 100);
+        let first = problems.text("first_name", body.first_name.as_deref().map_or("", String::as_str), false, 100);
+        let last = problems.text("last_name", body.last_name.as_deref().map_or("", String::as_str), false, 100);
         problems.into_result().map_err(ApiError::validation)?;
         let session = self.accounts.register(email, password, first, last).await?;
         Ok(Created::Created(Json(session.into())))
@@ -88,7 +88,7 @@ impl AuthApi {
     /// `account_disabled`.
     #[oai(path = "/login", method = "post", operation_id = "auth_login")]
     async fn login(&self, req: &Request, body: Json<LoginRequest>) -> Result<Json<TokenResponse>, ApiError> {
-        let password = SecretString::from(body.0.password);
+        let password = SecretString::from(body.0.password.into_inner());
         let session = self.accounts.login(&body.0.email, &password, &client(req)).await?;
         Ok(Json(session.into()))
     }
@@ -127,7 +127,7 @@ impl AuthApi {
     /// A used or expired token is 401 `token_invalid`.
     #[oai(path = "/password-reset/confirm", method = "post", operation_id = "auth_password_reset_confirm")]
     async fn password_reset_confirm(&self, body: Json<PasswordResetConfirm>) -> Result<NoContent, ApiError> {
-        let password = parse_new_password("new_password", body.0.new_password)?;
+        let password = parse_new_password("new_password", body.0.new_password.into())?;
         self.accounts.confirm_password_reset(&body.0.token, password).await?;
         Ok(NoContent::NoContent)
     }

@@ -10,6 +10,7 @@ use crate::{
         service::Session,
     },
     clock::from_millis,
+    http::text::Text,
 };
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,53 +98,53 @@ impl From<Session> for TokenResponse {
 #[derive(Object)]
 pub struct RegisterRequest {
     /// Normalised to lower case.
-    pub email: String,
+    pub email: Text,
     /// 10–256 characters.
-    pub password: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
+    pub password: Text,
+    pub first_name: Option<Text>,
+    pub last_name: Option<Text>,
 }
 
 #[derive(Object)]
 pub struct LoginRequest {
-    pub email: String,
-    pub password: String,
+    pub email: Text,
+    pub password: Text,
     /// A guest cart to merge into the customer's cart (with `cart_token`).
-    pub cart_id: Option<String>,
-    pub cart_token: Option<String>,
+    pub cart_id: Option<Text>,
+    pub cart_token: Option<Text>,
 }
 
 #[derive(Object)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    pub refresh_token: Text,
 }
 
 #[derive(Object)]
 pub struct PasswordResetRequest {
-    pub email: String,
+    pub email: Text,
 }
 
 #[derive(Object)]
 pub struct PasswordResetConfirm {
     /// The token from the mailed link.
-    pub token: String,
+    pub token: Text,
     /// 10–256 characters.
-    pub new_password: String,
+    pub new_password: Text,
 }
 
 #[derive(Object)]
 pub struct ChangePasswordRequest {
-    pub current_password: String,
+    pub current_password: Text,
     /// 10–256 characters.
-    pub new_password: String,
+    pub new_password: Text,
 }
 
 /// Profile changes; absent fields stay as they are, `phone: null` clears the phone.
 #[derive(Object)]
 pub struct ProfilePatch {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub phone: MaybeUndefined<String>,
+    pub first_name: Option<Text>,
+    pub last_name: Option<Text>,
+    pub phone: MaybeUndefined<Text>,
 }
 
 #[derive(Object, Debug)]
@@ -187,16 +188,16 @@ impl From<Address> for AddressView {
 
 #[derive(Object)]
 pub struct AddressCreate {
-    pub first_name: String,
-    pub last_name: String,
-    pub line1: String,
-    pub line2: Option<String>,
-    pub city: String,
-    pub region: Option<String>,
-    pub postal_code: String,
+    pub first_name: Text,
+    pub last_name: Text,
+    pub line1: Text,
+    pub line2: Option<Text>,
+    pub city: Text,
+    pub region: Option<Text>,
+    pub postal_code: Text,
     /// ISO 3166-1 alpha-2 (`IN`, `DE`); any case.
-    pub country: String,
-    pub phone: Option<String>,
+    pub country: Text,
+    pub phone: Option<Text>,
     /// Make this the default address (the first address always is).
     pub is_default: Option<bool>,
 }
@@ -204,15 +205,15 @@ pub struct AddressCreate {
 impl From<AddressCreate> for AddressDraft {
     fn from(a: AddressCreate) -> Self {
         Self {
-            first_name: Some(a.first_name),
-            last_name: Some(a.last_name),
-            line1: Some(a.line1),
-            line2: Some(a.line2),
-            city: Some(a.city),
-            region: Some(a.region),
-            postal_code: Some(a.postal_code),
-            country: Some(a.country),
-            phone: Some(a.phone),
+            first_name: Some(a.first_name.into()),
+            last_name: Some(a.last_name.into()),
+            line1: Some(a.line1.into()),
+            line2: Some(a.line2.map(Into::into)),
+            city: Some(a.city.into()),
+            region: Some(a.region.map(Into::into)),
+            postal_code: Some(a.postal_code.into()),
+            country: Some(a.country.into()),
+            phone: Some(a.phone.map(Into::into)),
             is_default: a.is_default,
         }
     }
@@ -221,15 +222,15 @@ impl From<AddressCreate> for AddressDraft {
 /// Address changes; absent fields stay, `null` clears an optional one.
 #[derive(Object)]
 pub struct AddressPatch {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub line1: Option<String>,
-    pub line2: MaybeUndefined<String>,
-    pub city: Option<String>,
-    pub region: MaybeUndefined<String>,
-    pub postal_code: Option<String>,
-    pub country: Option<String>,
-    pub phone: MaybeUndefined<String>,
+    pub first_name: Option<Text>,
+    pub last_name: Option<Text>,
+    pub line1: Option<Text>,
+    pub line2: MaybeUndefined<Text>,
+    pub city: Option<Text>,
+    pub region: MaybeUndefined<Text>,
+    pub postal_code: Option<Text>,
+    pub country: Option<Text>,
+    pub phone: MaybeUndefined<Text>,
     pub is_default: Option<bool>,
 }
 
@@ -245,15 +246,15 @@ pub fn patch_value<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
 impl From<AddressPatch> for AddressDraft {
     fn from(a: AddressPatch) -> Self {
         Self {
-            first_name: a.first_name,
-            last_name: a.last_name,
-            line1: a.line1,
-            line2: patch_value(a.line2),
-            city: a.city,
-            region: patch_value(a.region),
-            postal_code: a.postal_code,
-            country: a.country,
-            phone: patch_value(a.phone),
+            first_name: a.first_name.map(Into::into),
+            last_name: a.last_name.map(Into::into),
+            line1: a.line1.map(Into::into),
+            line2: patch_value(a.line2).map(|v| v.map(Into::into)),
+            city: a.city.map(Into::into),
+            region: patch_value(a.region).map(|v| v.map(Into::into)),
+            postal_code: a.postal_code.map(Into::into),
+            country: a.country.map(Into::into),
+            phone: patch_value(a.phone).map(|v| v.map(Into::into)),
             is_default: a.is_default,
         }
     }

@@ -51,9 +51,9 @@ impl MeApi {
     async fn update(&self, auth: BearerAuth, body: Json<ProfilePatch>) -> Result<Json<UserView>, ApiError> {
         let caller = self.caller(&auth).await?;
         let change = ProfileChange {
-            first_name: body.0.first_name,
-            last_name: body.0.last_name,
-            phone: patch_value(body.0.phone),
+            first_name: body.0.first_name.map(Into::into),
+            last_name: body.0.last_name.map(Into::into),
+            phone: patch_value(body.0.phone).map(|v| v.map(Into::into)),
         };
         Ok(Json(self.accounts.update_profile(&caller, change).await?.into()))
     }
@@ -69,8 +69,8 @@ impl MeApi {
         body: Json<ChangePasswordRequest>,
     ) -> Result<Json<TokenResponse>, ApiError> {
         let caller = self.caller(&auth).await?;
-        let new = parse_new_password("new_password", body.0.new_password)?;
-        let current = SecretString::from(body.0.current_password);
+        let new = parse_new_password("new_password", body.0.new_password.into())?;
+        let current = SecretString::from(body.0.current_password.into_inner());
         Ok(Json(self.accounts.change_password(&caller, &current, new).await?.into()))
     }
 

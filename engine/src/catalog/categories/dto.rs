@@ -5,6 +5,7 @@ use poem_openapi::{Object, types::MaybeUndefined};
 
 use super::model::{Category, CategoryDetail, CategoryDraft, CategoryNode};
 use crate::clock::from_millis;
+use crate::http::text::Text;
 
 /// A category of the catalog tree.
 #[derive(Object, Debug)]
@@ -117,26 +118,26 @@ pub struct CategoryList {
 #[derive(Object, Debug)]
 pub struct CategoryCreate {
     /// 1–100 characters.
-    pub name: String,
+    pub name: Text,
     /// Lower-case `a-z0-9` words joined by single `-`. Generated from the name when omitted
     /// (with `-2`, `-3`, … when taken); a given slug that is taken is 409 `slug_taken`.
-    pub slug: Option<String>,
+    pub slug: Option<Text>,
     /// Null or omitted: a root category.
-    pub parent_id: Option<String>,
+    pub parent_id: Option<Text>,
     /// Order among siblings; default: after the last sibling.
     pub position: Option<i64>,
     /// At most 5000 characters.
-    pub description: Option<String>,
+    pub description: Option<Text>,
 }
 
 impl From<CategoryCreate> for CategoryDraft {
     fn from(c: CategoryCreate) -> Self {
         Self {
-            name: Some(c.name),
-            slug: c.slug,
-            description: c.description,
+            name: Some(c.name.into()),
+            slug: c.slug.map(Into::into),
+            description: c.description.map(Into::into),
             position: c.position,
-            parent_id: Some(c.parent_id),
+            parent_id: Some(c.parent_id.map(Into::into)),
         }
     }
 }
@@ -146,11 +147,11 @@ impl From<CategoryCreate> for CategoryDraft {
 /// A moved category without `position` goes after its new last sibling.
 #[derive(Object, Debug)]
 pub struct CategoryPatch {
-    pub name: Option<String>,
-    pub slug: Option<String>,
-    pub description: Option<String>,
+    pub name: Option<Text>,
+    pub slug: Option<Text>,
+    pub description: Option<Text>,
     pub position: Option<i64>,
-    pub parent_id: MaybeUndefined<String>,
+    pub parent_id: MaybeUndefined<Text>,
 }
 
 impl From<CategoryPatch> for CategoryDraft {
@@ -158,8 +159,14 @@ impl From<CategoryPatch> for CategoryDraft {
         let parent_id = match p.parent_id {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(id) => Some(Some(id)),
+            MaybeUndefined::Value(id) => Some(Some(id.into())),
         };
-        Self { name: p.name, slug: p.slug, description: p.description, position: p.position, parent_id }
+        Self {
+            name: p.name.map(Into::into),
+            slug: p.slug.map(Into::into),
+            description: p.description.map(Into::into),
+            position: p.position,
+            parent_id,
+        }
     }
 }
