@@ -19,7 +19,9 @@ where
                 tracing_subscriber::fmt::layer()
                     .json()
                     .with_current_span(true)
-                    .with_span_list(false)
+                    // The whole chain, so lines inside a service's own span still carry the
+                    // request span's id.
+                    .with_span_list(true)
                     .with_writer(writer),
             )
             .try_init()

@@ -7,7 +7,11 @@ mod helpers;
 
 mod admin_customers;
 mod auth;
-mod passwords;
 mod categories;
+mod cli;
+mod conventions;
+mod jobs;
 mod leaks;
 mod me;
+mod ops;
+mod passwords;

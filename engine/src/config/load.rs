@@ -70,7 +70,11 @@ fn extract(figment: &Figment) -> Result<Config, ConfigError> {
             Err(error) => {
                 let mut path = error.path.clone();
                 let unknown = matches!(error.kind, figment::error::Kind::UnknownField(..));
-                if let figment::error::Kind::UnknownField(field, _) = &error.kind {
+                // figment already ends the path with the unknown key itself; adding it again
+                // named `a.b.b` and made the removal below miss, which ended the collection.
+                if let figment::error::Kind::UnknownField(field, _) = &error.kind
+                    && path.last() != Some(field)
+                {
                     path.push(field.clone());
                 }
                 let key = path.join(".");

@@ -46,8 +46,10 @@ pub mod redacted_url {
     pub fn mask_password(raw: &str) -> String {
         match url::Url::parse(raw) {
             Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("[redacted]"));
-                url.to_string()
+                // `[` and `]` would come out percent-encoded in the userinfo, so a plain marker
+                // goes in first and is swapped for the one every other secret shows.
+                let _ = url.set_password(Some("REDACTED"));
+                url.to_string().replacen(":REDACTED@", ":[redacted]@", 1)
             }
             Ok(_) => raw.to_owned(),
             Err(_) => "[unparseable url]".to_owned(),
