@@ -56,10 +56,13 @@ fn draft(body: ProductCreate) -> Result<ProductDraft, ApiError> {
     let shorthand = body.price.is_some() || body.sku.is_some() || body.stock.is_some();
     let variants: Vec<VariantDraft> = match (shorthand, body.variants.is_empty()) {
         (true, false) => {
-            return Err(ApiError::invalid_field("variants", "give either `variants` or `price`/`sku`/`stock`, not both"));
+            return Err(ApiError::invalid_field(
+                "variants",
+                "give either `variants` or `price`/`sku`/`stock`, not both",
+            ));
         }
         (true, true) => {
-            let (Some(price), Some(sku)) = (body.price, body.sku.clone()) else {
+            let (Some(price), Some(sku)) = (body.price, body.sku.clone().map(String::from)) else {
                 return Err(ApiError::invalid_field("price", "a simple product needs `price` and `sku`"));
             };
             vec![VariantDraft {
@@ -73,11 +76,11 @@ fn draft(body: ProductCreate) -> Result<ProductDraft, ApiError> {
         (false, _) => body.variants.into_iter().map(Into::into).collect(),
     };
     Ok(ProductDraft {
-        name: body.name,
-        slug: body.slug,
-        description: body.description,
+        name: body.name.into(),
+        slug: body.slug.map(Into::into),
+        description: body.description.into(),
         status: body.status.map_or(Status::Active, Into::into),
-        category_id: body.category_id,
+        category_id: body.category_id.map(Into::into),
         images: body.images.into_iter().map(Into::into).collect(),
         options: body.options.into_iter().map(Into::into).collect(),
         variants,
@@ -147,15 +150,20 @@ impl AdminProductsApi {
 
     /// Update a product
     #[oai(path = "/products/:id", method = "patch", operation_id = "admin_products_update")]
-    async fn update(&self, auth: BearerAuth, id: Path<String>, body: Json<ProductPatch>) -> Result<Json<AdminProductDto>, ApiError> {
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        id: Path<String>,
+        body: Json<ProductPatch>,
+    ) -> Result<Json<AdminProductDto>, ApiError> {
         self.staff(&auth).await?;
         let b = body.0;
         let change = ProductChange {
-            name: b.name,
-            slug: b.slug,
-            description: b.description,
+            name: b.name.map(Into::into),
+            slug: b.slug.map(Into::into),
+            description: b.description.map(Into::into),
             status: b.status.map(Into::into),
-            category_id: patch_value(b.category_id),
+            category_id: patch_value(b.category_id).map(|c| c.map(Into::into)),
             images: b.images.map(|i| i.into_iter().map(Into::into).collect()),
             options: b.options.map(|o| o.into_iter().map(Into::into).collect()),
         };
@@ -175,7 +183,12 @@ impl AdminProductsApi {
 
     /// Add a variant
     #[oai(path = "/products/:id/variants", method = "post", operation_id = "admin_variants_create")]
-    async fn add_variant(&self, auth: BearerAuth, id: Path<String>, body: Json<VariantCreate>) -> Result<VariantCreated, ApiError> {
+    async fn add_variant(
+        &self,
+        auth: BearerAuth,
+        id: Path<String>,
+        body: Json<VariantCreate>,
+    ) -> Result<VariantCreated, ApiError> {
         self.staff(&auth).await?;
         let variant = self.products.add_variant(&id.0, body.0.into()).await?;
         Ok(VariantCreated::Created(Json(self.variant_dto(variant).await?)))
@@ -186,11 +199,16 @@ impl AdminProductsApi {
     /// `price`, `compare_at_price`, `sku`, and either `stock` (absolute) or `stock_adjustment`
     /// (relative, atomic, never below zero: 409 `insufficient_stock` with `available`).
     #[oai(path = "/variants/:id", method = "patch", operation_id = "admin_variants_update")]
-    async fn update_variant(&self, auth: BearerAuth, id: Path<String>, body: Json<VariantPatch>) -> Result<Json<AdminVariantDto>, ApiError> {
+    async fn update_variant(
+        &self,
+        auth: BearerAuth,
+        id: Path<String>,
+        body: Json<VariantPatch>,
+    ) -> Result<Json<AdminVariantDto>, ApiError> {
         self.staff(&auth).await?;
         let b = body.0;
         let change = VariantChange {
-            sku: b.sku,
+            sku: b.sku.map(Into::into),
             price: b.price,
             compare_at_price: patch_value(b.compare_at_price),
             stock: b.stock,

@@ -9,7 +9,7 @@ use super::{
     model::{Image, ProductCard, ProductOption, Status, Variant},
     service::{ProductDetail, VariantDraft},
 };
-use crate::clock::from_millis;
+use crate::{clock::from_millis, http::text::Text};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "snake_case")]
@@ -53,20 +53,20 @@ pub enum SortDto {
 #[oai(rename = "Image")]
 pub struct ImageDto {
     /// http(s) URL.
-    pub url: String,
+    pub url: Text,
     #[oai(default)]
-    pub alt: String,
+    pub alt: Text,
 }
 
 impl From<ImageDto> for Image {
     fn from(i: ImageDto) -> Self {
-        Image { url: i.url, alt: i.alt }
+        Image { url: i.url.into(), alt: i.alt.into() }
     }
 }
 
 impl From<Image> for ImageDto {
     fn from(i: Image) -> Self {
-        ImageDto { url: i.url, alt: i.alt }
+        ImageDto { url: Text(i.url), alt: Text(i.alt) }
     }
 }
 
@@ -74,19 +74,19 @@ impl From<Image> for ImageDto {
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "ProductOption")]
 pub struct OptionDto {
-    pub name: String,
-    pub values: Vec<String>,
+    pub name: Text,
+    pub values: Vec<Text>,
 }
 
 impl From<OptionDto> for ProductOption {
     fn from(o: OptionDto) -> Self {
-        ProductOption { name: o.name, values: o.values }
+        ProductOption { name: o.name.into(), values: o.values.into_iter().map(Into::into).collect() }
     }
 }
 
 impl From<ProductOption> for OptionDto {
     fn from(o: ProductOption) -> Self {
-        OptionDto { name: o.name, values: o.values }
+        OptionDto { name: Text(o.name), values: o.values.into_iter().map(Text).collect() }
     }
 }
 
@@ -169,7 +169,11 @@ pub struct AdminVariantDto {
 }
 
 fn option_values(option_names: &[String], v: &Variant) -> Vec<OptionValue> {
-    option_names.iter().zip(&v.option_values).map(|(n, value)| OptionValue { name: n.clone(), value: value.clone() }).collect()
+    option_names
+        .iter()
+        .zip(&v.option_values)
+        .map(|(n, value)| OptionValue { name: n.clone(), value: value.clone() })
+        .collect()
 }
 
 pub fn admin_variant(option_names: &[String], currency: &str, v: Variant) -> AdminVariantDto {
@@ -339,23 +343,23 @@ pub struct AdminProductList {
 /// (`{"Size": "M", "Colour": "Red"}`; omit for a product without options).
 #[derive(Object, Debug, Clone)]
 pub struct VariantCreate {
-    pub sku: String,
+    pub sku: Text,
     pub price: i64,
     pub compare_at_price: Option<i64>,
     #[oai(default)]
     pub stock: i64,
     #[oai(default)]
-    pub options: BTreeMap<String, String>,
+    pub options: BTreeMap<String, Text>,
 }
 
 impl From<VariantCreate> for VariantDraft {
     fn from(v: VariantCreate) -> Self {
         VariantDraft {
-            sku: v.sku,
+            sku: v.sku.into(),
             price: v.price,
             compare_at_price: v.compare_at_price,
             stock: v.stock,
-            options: v.options.into_iter().collect(),
+            options: v.options.into_iter().map(|(name, value)| (name, value.into())).collect(),
         }
     }
 }
@@ -364,14 +368,14 @@ impl From<VariantCreate> for VariantDraft {
 /// and `stock` (which create its single default variant).
 #[derive(Object, Debug)]
 pub struct ProductCreate {
-    pub name: String,
+    pub name: Text,
     /// Generated from the name when omitted.
-    pub slug: Option<String>,
+    pub slug: Option<Text>,
     #[oai(default)]
-    pub description: String,
+    pub description: Text,
     /// Defaults to `active`.
     pub status: Option<StatusDto>,
-    pub category_id: Option<String>,
+    pub category_id: Option<Text>,
     #[oai(default)]
     pub images: Vec<ImageDto>,
     #[oai(default)]
@@ -380,18 +384,18 @@ pub struct ProductCreate {
     pub variants: Vec<VariantCreate>,
     pub price: Option<i64>,
     pub compare_at_price: Option<i64>,
-    pub sku: Option<String>,
+    pub sku: Option<Text>,
     pub stock: Option<i64>,
 }
 
 /// Product changes; absent fields stay, `category_id: null` detaches the category.
 #[derive(Object, Debug)]
 pub struct ProductPatch {
-    pub name: Option<String>,
-    pub slug: Option<String>,
-    pub description: Option<String>,
+    pub name: Option<Text>,
+    pub slug: Option<Text>,
+    pub description: Option<Text>,
     pub status: Option<StatusDto>,
-    pub category_id: MaybeUndefined<String>,
+    pub category_id: MaybeUndefined<Text>,
     pub images: Option<Vec<ImageDto>>,
     /// Replaces the options; every live variant must still match them.
     pub options: Option<Vec<OptionDto>>,
@@ -401,7 +405,7 @@ pub struct ProductPatch {
 /// atomically, never below zero (409 `insufficient_stock`).
 #[derive(Object, Debug)]
 pub struct VariantPatch {
-    pub sku: Option<String>,
+    pub sku: Option<Text>,
     pub price: Option<i64>,
     pub compare_at_price: MaybeUndefined<i64>,
     pub stock: Option<i64>,

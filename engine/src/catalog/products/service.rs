@@ -4,7 +4,10 @@
 use super::{
     error::ProductError,
     listing::{self, Listing},
-    model::{Image, Product, ProductCard, ProductOption, Status, Variant, resolve_option_values, variant_title},
+    model::{
+        Image, Product, ProductCard, ProductOption, Status, Variant, combination_key, resolve_option_values,
+        variant_title,
+    },
     store,
 };
 use crate::{
@@ -12,8 +15,22 @@ use crate::{
     clock::SharedClock,
     db::{Db, Tx, unique_violation},
     http::problem::FieldError,
-    ids::new_id,
+    ids::{has_prefix, new_id},
 };
+
+/// The most a variant's stock can be, set or adjusted.
+const MAX_STOCK: i64 = 1_000_000_000;
+
+/// Whether `value` can be an id of this kind (`prod_` and a ULID). Anything else is not found
+/// without a query: PostgreSQL refuses text with NUL bytes outright, for one.
+fn is_id(value: &str, prefix: &str) -> bool {
+    has_prefix(value, prefix) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Whether `value` can be a product or category key: an id or a well-formed slug.
+fn is_key(value: &str, prefix: &str) -> bool {
+    is_id(value, prefix) || slug::parse(value).is_ok()
+}
 
 /// A new variant as submitted: option values by option name.
 #[derive(Debug, Clone)]
@@ -90,8 +107,18 @@ impl Check {
         let v = value.trim();
         if v.is_empty() || v.chars().count() > 200 {
             self.fail(field, "must be 1–200 characters");
+        } else if v.chars().any(char::is_control) {
+            self.fail(field, "must not contain control characters");
         }
         v.to_owned()
+    }
+
+    fn description(&mut self, value: &str) {
+        if value.chars().count() > 20_000 {
+            self.fail("description", "must be at most 20000 characters");
+        } else if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            self.fail("description", "must not contain control characters other than line breaks and tabs");
+        }
     }
 
     fn money(&mut self, field: &str, value: i64) {
@@ -101,7 +128,7 @@ impl Check {
     }
 
     fn stock(&mut self, field: &str, value: i64) {
-        if !(0..=1_000_000_000).contains(&value) {
+        if !(0..=MAX_STOCK).contains(&value) {
             self.fail(field, "must be a non-negative whole number");
         }
     }
@@ -119,12 +146,15 @@ impl Check {
             self.fail("images", "at most 50 images");
         }
         for (i, image) in images.iter().enumerate() {
-            let ok = url::Url::parse(&image.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            let ok = url::Url::parse(&image.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+                && !image.url.chars().any(|c| c.is_control() || c.is_whitespace());
             if !ok {
                 self.fail(format!("images[{i}].url"), "must be an http(s) URL");
             }
             if image.alt.chars().count() > 300 {
                 self.fail(format!("images[{i}].alt"), "must be at most 300 characters");
+            } else if image.alt.chars().any(char::is_control) {
+                self.fail(format!("images[{i}].alt"), "must not contain control characters");
             }
         }
     }
@@ -168,9 +198,7 @@ impl ProductService {
         let name = check.name("name", &draft.name);
         let options = check.options(&draft.options);
         check.images(&draft.images);
-        if draft.description.chars().count() > 20_000 {
-            check.fail("description", "must be at most 20000 characters");
-        }
+        check.description(&draft.description);
         let explicit_slug = draft.slug.as_deref().map(|s| slug::parse(s).map_err(|m| check.fail("slug", m)).ok());
         if draft.variants.is_empty() {
             check.fail("variants", "a product needs at least one variant (or `price` and `sku` for a simple product)");
@@ -186,7 +214,7 @@ impl ProductService {
         let now = self.clock.now_ms();
         let mut tx = self.db.begin().await?;
         if let Some(category) = &draft.category_id
-            && !store::category_exists(&mut *tx, category).await?
+            && !(is_id(category, "cat") && store::category_exists(&mut *tx, category).await?)
         {
             return Err(ProductError::field("category_id", "no such category"));
         }
@@ -260,12 +288,18 @@ impl ProductService {
 
     /// A product with its live variants, whatever its status (staff).
     pub async fn admin_detail(&self, id: &str) -> Result<ProductDetail, ProductError> {
+        if !is_id(id, "prod") {
+            return Err(ProductError::NotFound("product"));
+        }
         let product = store::product_by_id(self.db.pool(), id).await?.ok_or(ProductError::NotFound("product"))?;
         self.detail_of(product).await
     }
 
     /// A storefront product page: active products only (drafts and archived ones are 404).
     pub async fn storefront_detail(&self, id_or_slug: &str) -> Result<ProductDetail, ProductError> {
+        if !is_key(id_or_slug, "prod") {
+            return Err(ProductError::NotFound("product"));
+        }
         let product = store::product_by_key(self.db.pool(), id_or_slug)
             .await?
             .filter(|p| p.status == Status::Active)
@@ -283,6 +317,9 @@ impl ProductService {
     }
 
     pub async fn update(&self, id: &str, change: ProductChange) -> Result<ProductDetail, ProductError> {
+        if !is_id(id, "prod") {
+            return Err(ProductError::NotFound("product"));
+        }
         let mut check = Check::default();
         let now = self.clock.now_ms();
         let mut tx = self.db.begin().await?;
@@ -300,9 +337,7 @@ impl ProductService {
             }
         }
         if let Some(d) = change.description {
-            if d.chars().count() > 20_000 {
-                check.fail("description", "must be at most 20000 characters");
-            }
+            check.description(&d);
             product.description = d.trim().to_owned();
         }
         if let Some(status) = change.status {
@@ -312,24 +347,28 @@ impl ProductService {
             check.images(&images);
             product.images = images;
         }
+        // Variants whose stored values change (options reordered or respelt): (id, new values).
+        let mut rewritten: Vec<(String, Vec<String>)> = Vec::new();
         if let Some(options) = change.options {
             let options = check.options(&options);
             // Every live variant must still fit the new options.
             for variant in store::variants_of(&mut *tx, id).await? {
                 let given: Vec<(String, String)> =
                     product.options.iter().map(|o| o.name.clone()).zip(variant.option_values.iter().cloned()).collect();
-                if resolve_option_values(&options, &given).is_err() {
-                    check.fail(
+                match resolve_option_values(&options, &given) {
+                    Ok(values) if values != variant.option_values => rewritten.push((variant.id, values)),
+                    Ok(_) => {}
+                    Err(_) => check.fail(
                         "options",
                         format!("variant {} ({}) would not match the new options", variant.sku, variant.title),
-                    );
+                    ),
                 }
             }
             product.options = options;
         }
         if let Some(category) = change.category_id {
             if let Some(c) = &category
-                && !store::category_exists(&mut *tx, c).await?
+                && !(is_id(c, "cat") && store::category_exists(&mut *tx, c).await?)
             {
                 check.fail("category_id", "no such category");
             }
@@ -338,6 +377,14 @@ impl ProductService {
         check.done()?;
         product.updated_at = now;
         store::update_product(&mut *tx, &product).await.map_err(|e| map_unique(e, &product.slug, ""))?;
+        // Values are stored in option order and spelling: rewrite them with the titles and
+        // combination keys, in two steps so that swapped combinations never collide halfway.
+        for (variant_id, _) in &rewritten {
+            store::set_variant_values(&mut *tx, variant_id, &[], variant_id, now).await?;
+        }
+        for (variant_id, values) in &rewritten {
+            store::set_variant_values(&mut *tx, variant_id, values, &combination_key(values), now).await?;
+        }
         tx.commit().await?;
         self.admin_detail(id).await
     }
@@ -348,6 +395,9 @@ impl ProductService {
     }
 
     pub async fn add_variant(&self, product_id: &str, draft: VariantDraft) -> Result<Variant, ProductError> {
+        if !is_id(product_id, "prod") {
+            return Err(ProductError::NotFound("product"));
+        }
         let now = self.clock.now_ms();
         let mut tx = self.db.begin().await?;
         if !store::lock_product(&mut *tx, product_id, now).await? {
@@ -368,6 +418,9 @@ impl ProductService {
     /// Price, SKU and absolute stock under the product's lock; a relative `stock_adjustment`
     /// is one conditional statement, atomic under any concurrency.
     pub async fn update_variant(&self, id: &str, change: VariantChange) -> Result<Variant, ProductError> {
+        if !is_id(id, "var") {
+            return Err(ProductError::NotFound("variant"));
+        }
         let mut check = Check::default();
         if change.stock.is_some() && change.stock_adjustment.is_some() {
             check.fail("stock_adjustment", "give either `stock` or `stock_adjustment`, not both");
@@ -380,6 +433,9 @@ impl ProductService {
         }
         if let Some(stock) = change.stock {
             check.stock("stock", stock);
+        }
+        if change.stock_adjustment.is_some_and(|d| !(-MAX_STOCK..=MAX_STOCK).contains(&d)) {
+            check.fail("stock_adjustment", format!("must be between -{MAX_STOCK} and {MAX_STOCK}"));
         }
         let sku = change.sku.as_deref().map(|s| check.sku("sku", s));
         check.done()?;
@@ -409,8 +465,11 @@ impl ProductService {
             tx.commit().await?;
         }
         if let Some(delta) = change.stock_adjustment.filter(|d| *d != 0)
-            && store::adjust_stock(self.db.pool(), id, delta, now).await?.is_none()
+            && store::adjust_stock(self.db.pool(), id, delta, MAX_STOCK, now).await?.is_none()
         {
+            if delta > 0 {
+                return Err(ProductError::field("stock_adjustment", format!("the stock would exceed {MAX_STOCK}")));
+            }
             let available = store::live_variant(self.db.pool(), id).await?.map_or(0, |v| v.stock);
             return Err(ProductError::InsufficientStock { available });
         }
@@ -419,6 +478,9 @@ impl ProductService {
 
     /// Hides a variant; orders that reference it keep working, its SKU is free again.
     pub async fn remove_variant(&self, id: &str) -> Result<(), ProductError> {
+        if !is_id(id, "var") {
+            return Err(ProductError::NotFound("variant"));
+        }
         let now = self.clock.now_ms();
         let variant = store::live_variant(self.db.pool(), id).await?.ok_or(ProductError::NotFound("variant"))?;
         let mut tx = self.db.begin().await?;
@@ -438,6 +500,9 @@ impl ProductService {
 
     /// The path of a category given by id or slug (for the listing's subtree filter).
     pub async fn category_path(&self, id_or_slug: &str) -> Result<Option<String>, ProductError> {
+        if !is_key(id_or_slug, "cat") {
+            return Ok(None);
+        }
         Ok(sqlx::query_scalar::<_, String>("SELECT path FROM categories WHERE id = $1 OR slug = $1")
             .bind(id_or_slug)
             .fetch_optional(self.db.pool())

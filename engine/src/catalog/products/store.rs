@@ -185,7 +185,8 @@ pub async fn slugs_like<'e>(ex: impl Executor<'e, Database = Any>, base: &str) -
 }
 
 pub async fn category_exists<'e>(ex: impl Executor<'e, Database = Any>, id: &str) -> sqlx::Result<bool> {
-    let found = sqlx::query_scalar::<_, String>("SELECT id FROM categories WHERE id = $1").bind(id).fetch_optional(ex).await?;
+    let found =
+        sqlx::query_scalar::<_, String>("SELECT id FROM categories WHERE id = $1").bind(id).fetch_optional(ex).await?;
     Ok(found.is_some())
 }
 
@@ -258,22 +259,48 @@ pub async fn update_variant<'e>(ex: impl Executor<'e, Database = Any>, v: &Varia
 }
 
 /// Adds `delta` (negative to take) to the stock in one conditional statement: it never goes
-/// below zero, and concurrent adjustments all count. `None` when refused (or no such variant).
+/// below zero nor above `max`, and concurrent adjustments all count. `None` when refused (or no
+/// such variant).
 pub async fn adjust_stock<'e>(
     ex: impl Executor<'e, Database = Any>,
     id: &str,
     delta: i64,
+    max: i64,
     now: i64,
 ) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar::<_, i64>(
         "UPDATE variants SET stock = stock + $1, updated_at = $2 \
-         WHERE id = $3 AND deleted_at IS NULL AND stock + $1 >= 0 RETURNING stock",
+         WHERE id = $3 AND deleted_at IS NULL AND stock + $1 >= 0 AND stock + $1 <= $4 RETURNING stock",
     )
     .bind(delta)
     .bind(now)
     .bind(id)
+    .bind(max)
     .fetch_optional(ex)
     .await
+}
+
+/// Rewrites a variant's option values, title and combination key (after its product's options
+/// were reordered or respelt).
+pub async fn set_variant_values<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: &str,
+    values: &[String],
+    combination_key: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE variants SET option_values = $1, title = $2, combination_key = $3, updated_at = $4 \
+         WHERE id = $5 AND deleted_at IS NULL",
+    )
+    .bind(json(&values))
+    .bind(super::model::variant_title(values))
+    .bind(combination_key)
+    .bind(now)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(())
 }
 
 /// Hides a variant (orders keep referring to it) and frees its SKU and combination.
