@@ -43,6 +43,20 @@ enum Command {
     /// Background jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Load sample data: the demo shop and/or generated benchmark products. Idempotent (what
+    /// exists is skipped, by slug); refused when `environment = "production"`.
+    Seed(SeedArgs),
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("data").required(true).multiple(true)))]
+struct SeedArgs {
+    /// A small shop: apparel › t-shirts/jeans, books › fiction/non-fiction, home; ~50 products.
+    #[arg(long, group = "data")]
+    demo: bool,
+    /// N generated products over `category-01` … `category-20`; the same N gives the same products.
+    #[arg(long, value_name = "N", group = "data")]
+    products: Option<u32>,
 }
 
 #[derive(Subcommand)]
@@ -128,7 +142,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             println!("job {name}: {} processed, {} failed", report.processed, report.failed);
             Ok(if report.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::Seed(args) => seed(config, args).await,
     }
+}
+
+async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<ExitCode> {
+    crate::seed::ensure_allowed(&config)?;
+    let state = AppState::new(config).await?;
+    if args.demo {
+        let report = crate::seed::demo(&state).await?;
+        println!("demo shop: {report}");
+    }
+    if let Some(n) = args.products {
+        let started = std::time::Instant::now();
+        let report = crate::seed::products(&state, n).await?;
+        println!("{n} generated products: {report} ({:.1} s)", started.elapsed().as_secs_f64());
+    }
+    state.db.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {

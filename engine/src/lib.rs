@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod ops;
+pub mod seed;
 pub mod telemetry;
 
 pub use app::{AppState, Application};

@@ -17,4 +17,5 @@ mod me;
 mod ops;
 mod passwords;
 mod products;
+mod seed;
 mod stock;

@@ -1,6 +1,6 @@
 //! Project tasks behind the README's two commands:
 //!
-//! - `cargo xtask run`  — start the engine on SQLite (the demo configuration when present).
+//! - `cargo xtask run`  — start the demo shop on SQLite (`config/demo.toml`, seeded on start).
 //! - `cargo xtask test` — run the whole test suite (SQLite; set `TEST_POSTGRES_URL` for
 //!   PostgreSQL).
 //!
@@ -52,17 +52,29 @@ fn status(mut command: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo xtask run`: the engine on SQLite at `data/commerce.db`, serving `/docs`.
+/// `cargo xtask run`: the demo shop on SQLite (`config/demo.toml`, `data/demo.db`), seeded with
+/// the demo data before it serves (`engine seed --demo` is idempotent, so every run may do it).
+/// With `COMMERCE_CONFIG` set, that configuration is served as it is, without seeding.
 fn run(extra: &[String]) -> anyhow::Result<()> {
     let root = workspace_root();
-    let mut command = cargo();
-    command.args(["run", "--package", "commerce-engine", "--bin", "engine", "--"]);
+    let engine = || {
+        let mut command = cargo();
+        command.args(["run", "--package", "commerce-engine", "--bin", "engine", "--"]);
+        command
+    };
     let demo = root.join("config/demo.toml");
-    if demo.is_file() && std::env::var_os("COMMERCE_CONFIG").is_none() {
-        command.arg("--config").arg(demo);
+    let use_demo = demo.is_file() && std::env::var_os("COMMERCE_CONFIG").is_none();
+    if use_demo {
+        let mut seed = engine();
+        seed.arg("--config").arg(&demo).args(["seed", "--demo"]);
+        status(seed)?;
     }
-    command.arg("serve").args(extra);
-    status(command)
+    let mut serve = engine();
+    if use_demo {
+        serve.arg("--config").arg(&demo);
+    }
+    serve.arg("serve").args(extra);
+    status(serve)
 }
 
 /// `cargo xtask test`: unit tests, the end-to-end suite and doc tests of every crate.

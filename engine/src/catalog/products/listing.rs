@@ -136,15 +136,23 @@ struct CardRow {
 pub async fn page(db: &Db, listing: &Listing) -> sqlx::Result<Vec<(ProductCard, After)>> {
     let mut sql = Sql::default();
     let searching = !listing.terms.is_empty();
+    // `in_stock` is a scalar subquery with LIMIT 1, not EXISTS: PostgreSQL may plan a
+    // correlated EXISTS in the select list as a hashed subplan, which reads every variant of
+    // the shop on each page (17 ms at 10k products) instead of one index probe per card.
     sql.push(
         "SELECT p.id, p.slug, p.name, p.name_key, p.min_price, p.max_price, p.currency, p.images, \
-         p.default_variant_id, CAST(CASE WHEN EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id \
-         AND v.deleted_at IS NULL AND v.stock > 0) THEN 1 ELSE 0 END AS BIGINT) AS in_stock FROM products p ",
+         p.default_variant_id, CAST(COALESCE((SELECT 1 FROM variants v WHERE v.product_id = p.id \
+         AND v.deleted_at IS NULL AND v.stock > 0 LIMIT 1), 0) AS BIGINT) AS in_stock FROM ",
     );
     if searching && db.backend() == Backend::Sqlite {
-        sql.push("JOIN (SELECT rowid AS fts_rowid, bm25(products_fts, 10.0, 1.0) AS rank FROM products_fts WHERE products_fts MATCH ")
+        // The matches first, then their products by rowid. `CROSS JOIN` fixes that order in
+        // SQLite: left to itself, the planner walked the products and ran the whole MATCH once
+        // per product (0.8 s per page at 10k products).
+        sql.push("(SELECT rowid AS fts_rowid, bm25(products_fts, 10.0, 1.0) AS rank FROM products_fts WHERE products_fts MATCH ")
             .bind(Arg::Text(fts5_query(&listing.terms)))
-            .push(") f ON f.fts_rowid = p.seq ");
+            .push(") f CROSS JOIN products p ON p.seq = f.fts_rowid ");
+    } else {
+        sql.push("products p ");
     }
     sql.push("WHERE p.status = 'active' AND p.min_price IS NOT NULL");
     if searching && db.backend() == Backend::Postgres {
@@ -166,7 +174,9 @@ pub async fn page(db: &Db, listing: &Listing) -> sqlx::Result<Vec<(ProductCard, 
         sql.push(" AND p.min_price <= ").bind(Arg::Int(max));
     }
     if listing.in_stock {
-        sql.push(" AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.deleted_at IS NULL AND v.stock > 0)");
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.deleted_at IS NULL AND v.stock > 0)",
+        );
     }
     keyset(&mut sql, listing);
     sql.push(match (listing.sort, db.backend()) {
