@@ -1,7 +1,10 @@
 //! Wiring: the application state, the HTTP routes and middleware, and the server.
 //! `Application::build` binds the listener first, so tests can ask for port 0 and read the port.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, atomic::AtomicU64},
+};
 
 use anyhow::Context;
 use poem::{
@@ -23,7 +26,11 @@ use crate::{
             CategoryService,
             api::{AdminCategoriesApi, CategoriesApi},
         },
-        products::{AdminProductsApi, ProductService, ProductsApi},
+        products::{
+            AdminProductsApi, ProductService, ProductsApi,
+            cache::{InvalidateOnWrite, ListCache},
+            dto::ProductCardList,
+        },
     },
     clock::{SharedClock, SystemClock},
     config::Config,
@@ -45,6 +52,9 @@ pub struct AppState {
     pub accounts: Arc<AccountService>,
     pub categories: Arc<CategoryService>,
     pub products: Arc<ProductService>,
+    /// Storefront list pages cached in memory; `catalog_generation` invalidates them.
+    pub product_lists: Arc<ListCache<ProductCardList>>,
+    pub catalog_generation: Arc<AtomicU64>,
     pub jobs: Runner,
 }
 
@@ -63,6 +73,12 @@ impl AppState {
         let accounts = Arc::new(AccountService::new(db.clone(), clock.clone(), &config.auth).await?);
         let categories = Arc::new(CategoryService::new(db.clone(), clock.clone()));
         let products = Arc::new(ProductService::new(db.clone(), clock.clone(), config.store.currency.clone()));
+        let catalog_generation = Arc::new(AtomicU64::new(0));
+        let product_lists = Arc::new(ListCache::new(
+            config.catalog.list_cache_ttl,
+            config.catalog.list_cache_entries,
+            catalog_generation.clone(),
+        ));
         let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail configuration")?);
         let mut jobs =
             Runner::new(db.clone(), clock.clone(), metrics.clone(), config.jobs.lease, config.jobs.poll_interval);
@@ -72,7 +88,18 @@ impl AppState {
             interval: config.jobs.poll_interval,
         }));
         jobs.register(Arc::new(CleanupJob { accounts: accounts.clone() }));
-        Ok(Self { config: Arc::new(config), db, clock, metrics, accounts, categories, products, jobs })
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            clock,
+            metrics,
+            accounts,
+            categories,
+            products,
+            product_lists,
+            catalog_generation,
+            jobs,
+        })
     }
 }
 
@@ -88,7 +115,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
         AdminCustomersApi { accounts: state.accounts.clone() },
         CategoriesApi { categories: state.categories.clone() },
         AdminCategoriesApi { categories: state.categories.clone(), accounts: state.accounts.clone() },
-        ProductsApi { products: state.products.clone() },
+        ProductsApi { products: state.products.clone(), cache: state.product_lists.clone() },
         AdminProductsApi { accounts: state.accounts.clone(), products: state.products.clone() },
         OpsApi { db: state.db.clone(), metrics: state.metrics.clone() },
     );
@@ -126,6 +153,7 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint<Output = poem::Response> 
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
+        .with(InvalidateOnWrite(state.catalog_generation.clone()))
         .with(BodyLimit(config.body_limit))
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(Observe { metrics: state.metrics.clone(), trust_forwarded_for: config.trust_forwarded_for })

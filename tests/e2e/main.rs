@@ -12,6 +12,7 @@ mod cli;
 mod conventions;
 mod jobs;
 mod leaks;
+mod list_cache;
 mod listing;
 mod me;
 mod ops;

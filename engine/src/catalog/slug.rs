@@ -8,11 +8,15 @@ pub const MAX_LEN: usize = 100;
 pub fn parse(raw: &str) -> Result<String, String> {
     let ok = !raw.is_empty()
         && raw.len() <= MAX_LEN
-        && raw.split('-').all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        && raw
+            .split('-')
+            .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
     if ok {
         Ok(raw.to_owned())
     } else {
-        Err(format!("must be lower-case letters and digits in words joined by single hyphens, at most {MAX_LEN} characters"))
+        Err(format!(
+            "must be lower-case letters and digits in words joined by single hyphens, at most {MAX_LEN} characters"
+        ))
     }
 }
 

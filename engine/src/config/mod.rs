@@ -31,6 +31,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub mail: MailConfig,
     pub store: StoreConfig,
+    pub catalog: CatalogConfig,
     pub jobs: JobsConfig,
     pub log: LogConfig,
 }
@@ -150,6 +151,16 @@ pub enum SmtpSecurity {
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     pub currency: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// How long a storefront product-list page may be served from this instance's memory.
+    #[serde(with = "duration")]
+    pub list_cache_ttl: Duration,
+    /// Most list pages kept in memory.
+    pub list_cache_entries: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -50,6 +50,12 @@ impl Db {
         let options = AnyPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
+            // No liveness ping on every checkout: it is a full round trip per query (~15 % of
+            // the CPU of a product list). A dead connection fails its query instead, which maps
+            // to 503 `unavailable`; idle and aged connections are recycled by the pool.
+            .test_before_acquire(false)
+            .idle_timeout(Some(std::time::Duration::from_secs(300)))
+            .max_lifetime(Some(std::time::Duration::from_secs(1800)))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

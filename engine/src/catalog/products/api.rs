@@ -6,6 +6,7 @@ use poem_openapi::{OpenApi, param::Path, param::Query, payload::Json};
 
 use super::{
     ProductTags,
+    cache::ListCache,
     dto::*,
     listing::{After, Listing, Sort, search_terms},
     service::ProductService,
@@ -17,6 +18,8 @@ use crate::http::{
 
 pub struct ProductsApi {
     pub products: Arc<ProductService>,
+    /// Recent pages by request (see `cache.rs`).
+    pub cache: Arc<ListCache<ProductCardList>>,
 }
 
 /// What a cursor is bound to: the sort and every filter.
@@ -47,6 +50,28 @@ fn decode_after(scope: &str, cursor: &str, sort: Sort) -> Result<After, ApiError
     match sort {
         Sort::Relevance => id.parse::<i64>().ok().filter(|n| *n >= 0).map(After::Offset).ok_or_else(invalid),
         _ => Ok(After::Key { value, id }),
+    }
+}
+
+impl ProductsApi {
+    /// Runs the listing query (one query, after resolving the category).
+    async fn page(
+        &self,
+        mut listing: Listing,
+        category_key: Option<&str>,
+        scope: &str,
+    ) -> Result<ProductCardList, ApiError> {
+        if let Some(key) = category_key {
+            match self.products.category_path(key).await? {
+                Some(path) => listing.category_path = Some(path),
+                None => return Ok(ProductCardList { items: Vec::new(), next_cursor: None }),
+            }
+        }
+        let limit = listing.limit;
+        let rows = self.products.list(&listing).await?;
+        let (rows, more) = pagination::split_page(rows, limit);
+        let next_cursor = if more { rows.last().map(|(_, after)| encode_after(scope, after)) } else { None };
+        Ok(ProductCardList { items: rows.into_iter().map(|(card, _)| card.into()).collect(), next_cursor })
     }
 }
 
@@ -111,16 +136,14 @@ impl ProductsApi {
         if let Some(cursor) = cursor.0.as_deref() {
             listing.after = Some(decode_after(&scope, cursor, sort)?);
         }
-        if let Some(key) = category_key {
-            match self.products.category_path(key).await? {
-                Some(path) => listing.category_path = Some(path),
-                None => return Ok(Json(ProductCardList { items: Vec::new(), next_cursor: None })),
-            }
+        let cache_key = format!("{scope}|limit={limit}|cursor={}", cursor.0.as_deref().unwrap_or(""));
+        if let Some(page) = self.cache.get(&cache_key) {
+            return Ok(Json(ProductCardList::clone(&page)));
         }
-        let rows = self.products.list(&listing).await?;
-        let (rows, more) = pagination::split_page(rows, limit);
-        let next_cursor = if more { rows.last().map(|(_, after)| encode_after(&scope, after)) } else { None };
-        Ok(Json(ProductCardList { items: rows.into_iter().map(|(card, _)| card.into()).collect(), next_cursor }))
+        let generation = self.cache.generation();
+        let page = self.page(listing, category_key, &scope).await?;
+        self.cache.put(cache_key, generation, Arc::new(page.clone()));
+        Ok(Json(page))
     }
 
     /// One product

@@ -98,7 +98,7 @@ pub struct OptionValue {
 }
 
 /// A product card (lists).
-#[derive(Object, Debug)]
+#[derive(Object, Debug, Clone)]
 pub struct ProductCardDto {
     pub id: String,
     pub slug: String,
@@ -131,7 +131,7 @@ impl From<ProductCard> for ProductCardDto {
     }
 }
 
-#[derive(Object)]
+#[derive(Object, Clone)]
 pub struct ProductCardList {
     pub items: Vec<ProductCardDto>,
     pub next_cursor: Option<String>,

@@ -3,6 +3,7 @@
 
 pub mod admin_api;
 pub mod api;
+pub mod cache;
 pub mod dto;
 pub mod error;
 pub mod listing;

@@ -93,10 +93,7 @@ pub struct ProductCard {
 /// Resolves a variant's option values against the product's options: every option needs exactly
 /// one value from its list (matched case-insensitively, stored in the option's own spelling),
 /// and no unknown option names. Returns the values in option order.
-pub fn resolve_option_values(
-    options: &[ProductOption],
-    given: &[(String, String)],
-) -> Result<Vec<String>, String> {
+pub fn resolve_option_values(options: &[ProductOption], given: &[(String, String)]) -> Result<Vec<String>, String> {
     for (name, _) in given {
         if !options.iter().any(|o| o.name.eq_ignore_ascii_case(name.trim())) {
             return Err(format!("unknown option `{name}`"));

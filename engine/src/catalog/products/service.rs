@@ -300,17 +300,24 @@ impl ProductService {
         if !is_key(id_or_slug, "prod") {
             return Err(ProductError::NotFound("product"));
         }
-        let product = store::product_by_key(self.db.pool(), id_or_slug)
+        // One pooled connection for the page's three queries: each checkout costs a round trip.
+        let mut conn = self.db.pool().acquire().await?;
+        let product = store::product_by_key(&mut *conn, id_or_slug)
             .await?
             .filter(|p| p.status == Status::Active)
             .ok_or(ProductError::NotFound("product"))?;
-        self.detail_of(product).await
+        Self::detail_on(&mut conn, product).await
     }
 
     async fn detail_of(&self, product: Product) -> Result<ProductDetail, ProductError> {
-        let variants = store::variants_of(self.db.pool(), &product.id).await?;
+        let mut conn = self.db.pool().acquire().await?;
+        Self::detail_on(&mut conn, product).await
+    }
+
+    async fn detail_on(conn: &mut sqlx::AnyConnection, product: Product) -> Result<ProductDetail, ProductError> {
+        let variants = store::variants_of(&mut *conn, &product.id).await?;
         let category_chain = match &product.category_id {
-            Some(id) => store::category_chain(self.db.pool(), id).await?,
+            Some(id) => store::category_chain(conn, id).await?,
             None => Vec::new(),
         };
         Ok(ProductDetail { product, variants, category_chain })

@@ -314,13 +314,13 @@ pub async fn remove_variant<'e>(ex: impl Executor<'e, Database = Any>, id: &str,
 }
 
 /// The category and its ancestors (root first) for a product page: one query on the path.
-pub async fn category_chain<'e>(
-    ex: impl Executor<'e, Database = Any> + Copy,
+pub async fn category_chain(
+    conn: &mut sqlx::AnyConnection,
     category_id: &str,
 ) -> sqlx::Result<Vec<(String, String, String)>> {
     let path = sqlx::query_scalar::<_, String>("SELECT path FROM categories WHERE id = $1")
         .bind(category_id)
-        .fetch_optional(ex)
+        .fetch_optional(&mut *conn)
         .await?;
     let Some(path) = path else { return Ok(Vec::new()) };
     let ids: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -332,7 +332,7 @@ pub async fn category_chain<'e>(
     for id in &ids {
         query = query.bind(*id);
     }
-    let found = query.fetch_all(ex).await?;
+    let found = query.fetch_all(&mut *conn).await?;
     for id in ids {
         if let Some(row) = found.iter().find(|r| r.0 == id) {
             rows.push(row.clone());
