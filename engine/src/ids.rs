@@ -16,7 +16,12 @@ fn next_ulid() -> ulid::Ulid {
     generator.generate().unwrap_or_else(|_| ulid::Ulid::new())
 }
 
-/// Whether `value` looks like an id with this prefix (cheap check before a lookup).
-pub fn has_prefix(value: &str, prefix: &str) -> bool {
-    value.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('_')).is_some_and(|u| u.len() == 26)
+/// Whether `value` can be an id of this kind (`prefix_` and 26 ULID characters). Checked before
+/// any lookup, so anything else is "not found" without a query (PostgreSQL refuses text with NUL
+/// bytes outright, for one).
+pub fn is_id(value: &str, prefix: &str) -> bool {
+    value
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|u| u.len() == 26 && u.bytes().all(|b| b.is_ascii_alphanumeric()))
 }

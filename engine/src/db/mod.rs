@@ -6,7 +6,7 @@
 //! `Any` driver cannot decode PostgreSQL's `BOOLEAN`, `TIMESTAMPTZ`, `UUID`, `JSONB` or
 //! `NUMERIC` (and SQLite's declared `BOOLEAN`), so we never use them.
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{path::Path, time::Duration};
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -136,16 +136,5 @@ pub fn unique_violation(error: &sqlx::Error) -> Option<String> {
             Some(db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned()))
         }
         _ => None,
-    }
-}
-
-impl FromStr for Backend {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> anyhow::Result<Self> {
-        match s {
-            "sqlite" => Ok(Self::Sqlite),
-            "postgres" => Ok(Self::Postgres),
-            other => anyhow::bail!("unknown backend {other}"),
-        }
     }
 }

@@ -13,7 +13,7 @@ use crate::{
     catalog::slug,
     clock::SharedClock,
     db::{Db, Tx, unique_violation},
-    ids::{has_prefix, new_id},
+    ids::{is_id, new_id},
 };
 
 /// How often a create retries with the next generated slug when a concurrent writer took the
@@ -37,7 +37,7 @@ impl CategoryService {
 
     /// A category by id (`cat_…`) or slug.
     pub async fn resolve(&self, id_or_slug: &str) -> Result<Option<Category>, CategoryError> {
-        let found = if has_prefix(id_or_slug, "cat") {
+        let found = if is_id(id_or_slug, "cat") {
             store::by_id(self.db.pool(), id_or_slug).await?
         } else {
             store::by_slug(self.db.pool(), id_or_slug).await?

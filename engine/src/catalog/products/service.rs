@@ -15,17 +15,11 @@ use crate::{
     clock::SharedClock,
     db::{Db, Tx, unique_violation},
     http::problem::FieldError,
-    ids::{has_prefix, new_id},
+    ids::{is_id, new_id},
 };
 
 /// The most a variant's stock can be, set or adjusted.
 const MAX_STOCK: i64 = 1_000_000_000;
-
-/// Whether `value` can be an id of this kind (`prod_` and a ULID). Anything else is not found
-/// without a query: PostgreSQL refuses text with NUL bytes outright, for one.
-fn is_id(value: &str, prefix: &str) -> bool {
-    has_prefix(value, prefix) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
 
 /// Whether `value` can be a product or category key: an id or a well-formed slug.
 fn is_key(value: &str, prefix: &str) -> bool {
