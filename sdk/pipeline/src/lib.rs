@@ -45,6 +45,7 @@ mod priced;
 mod rule;
 mod tax;
 mod view;
+mod wit;
 
 pub use allocate::{AllocationError, allocate};
 pub use cart::{Cart, CartError, CartLine, Redemption, ShippingAddress, Store};
@@ -54,3 +55,4 @@ pub use priced::{AppliedAdjustment, CouponResult, Notice, NoticeKind, PricedCart
 pub use rule::{Adjustment, AdjustmentKind, CouponErrorCode, CouponVerdict, RuleOutput, Target, TaxComponent};
 pub use tax::{gst_breakdown, gst_split};
 pub use view::{CartView, LineView};
+pub use wit::ConvertError;
