@@ -40,6 +40,8 @@ use crate::{
     mail::{job::MailJob, transport::Mailer},
     metrics::Metrics,
     ops::OpsApi,
+    plugins::{PluginRegistry, ReloadSource, api::AdminPluginsApi},
+    pricing::{PricingService, api::AdminPricingApi},
 };
 
 /// Everything the engine's services share. Cheap to clone.
@@ -56,6 +58,9 @@ pub struct AppState {
     pub product_lists: Arc<ListCache<ProductCardList>>,
     pub catalog_generation: Arc<AtomicU64>,
     pub jobs: Runner,
+    /// The loaded WebAssembly plugins (swapped atomically on reload).
+    pub plugins: Arc<PluginRegistry>,
+    pub pricing: Arc<PricingService>,
 }
 
 impl AppState {
@@ -63,8 +68,28 @@ impl AppState {
         Self::with_clock(config, Arc::new(SystemClock)).await
     }
 
-    /// Builds the state with an explicit clock (tests move time instead of waiting).
+    /// Builds the state with an explicit clock (tests move time instead of waiting). A plugin
+    /// reload re-reads the modules with the same configuration.
     pub async fn with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        let source = ReloadSource::Fixed { plugins: config.plugins.clone(), pricing: config.pricing.clone() };
+        Self::with_reload_source(config, clock, source).await
+    }
+
+    /// Builds the state; `source` is where a plugin reload reads its configuration. A plugin
+    /// that fails to load is a [`crate::plugins::LoadError`] inside the error (exit code 2).
+    pub async fn with_reload_source(config: Config, clock: SharedClock, source: ReloadSource) -> anyhow::Result<Self> {
+        let plugin_clock = clock.clone();
+        let plugins = Arc::new(
+            PluginRegistry::load(
+                config.plugin_runtime.clone(),
+                &config.plugins,
+                &config.pricing,
+                source,
+                Box::new(move || plugin_clock.now_ms()),
+            )
+            .await?,
+        );
+        let pricing = Arc::new(PricingService::new(plugins.clone()));
         let db = Db::connect(&config.database)?;
         if config.database.auto_migrate {
             db.migrate().await?;
@@ -99,13 +124,25 @@ impl AppState {
             product_lists,
             catalog_generation,
             jobs,
+            plugins,
+            pricing,
         })
     }
 }
 
 /// Every API struct of every domain, in the order they appear in the OpenAPI document.
-type Apis =
-    (AuthApi, MeApi, AdminCustomersApi, CategoriesApi, AdminCategoriesApi, ProductsApi, AdminProductsApi, OpsApi);
+type Apis = (
+    AuthApi,
+    MeApi,
+    AdminCustomersApi,
+    CategoriesApi,
+    AdminCategoriesApi,
+    ProductsApi,
+    AdminProductsApi,
+    AdminPricingApi,
+    AdminPluginsApi,
+    OpsApi,
+);
 
 /// The OpenAPI service: every API struct of every domain, composed once.
 pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -117,6 +154,14 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
         AdminCategoriesApi { categories: state.categories.clone(), accounts: state.accounts.clone() },
         ProductsApi { products: state.products.clone(), cache: state.product_lists.clone() },
         AdminProductsApi { accounts: state.accounts.clone(), products: state.products.clone() },
+        AdminPricingApi {
+            accounts: state.accounts.clone(),
+            products: state.products.clone(),
+            pricing: state.pricing.clone(),
+            store: state.config.store.clone(),
+            clock: state.clock.clone(),
+        },
+        AdminPluginsApi { accounts: state.accounts.clone(), plugins: state.plugins.clone() },
         OpsApi { db: state.db.clone(), metrics: state.metrics.clone() },
     );
     OpenApiService::new(apis, "Commerce Engine", env!("CARGO_PKG_VERSION"))

@@ -5,6 +5,7 @@ use std::{
     io::{IsTerminal, Read},
     path::PathBuf,
     process::ExitCode,
+    sync::Arc,
 };
 
 use anyhow::Context;
@@ -13,7 +14,10 @@ use clap::{Parser, Subcommand};
 use crate::{
     accounts::model::{Email, NewPassword},
     app::{AppState, Application},
+    clock::SystemClock,
     config::{self, Config},
+    plugins::{LoadError, PluginRegistry, ReloadSource, tools},
+    pricing::{PricingService, Purpose},
     telemetry,
 };
 
@@ -43,6 +47,12 @@ enum Command {
     /// Background jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Plugin author tools: inspect a component, run one plugin on a cart.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Price a cart through the configured pricing chain.
+    #[command(subcommand)]
+    Pricing(PricingCommand),
     /// Load sample data: the demo shop and/or generated benchmark products. Idempotent (what
     /// exists is skipped, by slug); refused when `environment = "production"`.
     Seed(SeedArgs),
@@ -76,6 +86,42 @@ enum AdminCommand {
 }
 
 #[derive(Subcommand)]
+enum PluginCommand {
+    /// Show a component's world, version, imports, size and digest, and whether this engine
+    /// would load it (exit 1 if not).
+    Check { file: PathBuf },
+    /// Run one pricing plugin on a cart (cart-JSON, as in the SDK) and print its adjustments,
+    /// coupon verdicts, the cart it prices, the time and the fuel used.
+    Run {
+        /// A `.wasm` file, or the name of a `[plugins.<name>]` in the configuration.
+        plugin: String,
+        #[arg(long, value_name = "FILE")]
+        cart: PathBuf,
+        /// Settings for a `.wasm` file: a JSON object, or a TOML table in a `.toml` file.
+        #[arg(long, value_name = "FILE")]
+        settings: Option<PathBuf>,
+        /// Fuel budget (default: large, so that the run reports what it used).
+        #[arg(long)]
+        fuel: Option<u64>,
+        #[arg(long)]
+        timeout_ms: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PricingCommand {
+    /// Price a cart through `[pricing] chain` of the configuration (`--config`) and print the
+    /// priced cart as JSON.
+    Run {
+        #[arg(long, value_name = "FILE")]
+        cart: PathBuf,
+        /// Price as checkout does: no plugin may be skipped.
+        #[arg(long)]
+        checkout: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum JobsCommand {
     /// Run one background job once, now (e.g. `mail` to deliver queued messages).
     Run { name: String },
@@ -100,7 +146,12 @@ pub fn main() -> ExitCode {
         eprintln!("configuration is valid");
         return ExitCode::SUCCESS;
     }
-    telemetry::init(&config.log, std::io::stdout);
+    // Tools that print JSON keep stdout for it; their logs go to stderr.
+    if matches!(cli.command, Command::Plugin(_) | Command::Pricing(_)) {
+        telemetry::init(&config.log, std::io::stderr);
+    } else {
+        telemetry::init(&config.log, std::io::stdout);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -108,8 +159,13 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, config)) {
+    match runtime.block_on(run(cli.command, config, cli.config)) {
         Ok(code) => code,
+        Err(error) if error.downcast_ref::<LoadError>().is_some() => {
+            tracing::error!(error = %format!("{error:#}"), "plugins failed to load");
+            eprintln!("{error:#}");
+            ExitCode::from(EXIT_CONFIG)
+        }
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "command failed");
             eprintln!("error: {error:#}");
@@ -118,9 +174,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+async fn run(command: Command, config: Config, config_file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve => serve(config).await,
+        Command::Serve => serve(config, config_file).await,
+        Command::Plugin(PluginCommand::Check { file }) => tools::check(&config, &file),
+        Command::Plugin(PluginCommand::Run { plugin, cart, settings, fuel, timeout_ms }) => {
+            let options =
+                tools::RunOptions { plugin: &plugin, cart: &cart, settings: settings.as_deref(), fuel, timeout_ms };
+            tools::run(&config, options).await
+        }
+        Command::Pricing(PricingCommand::Run { cart, checkout }) => pricing_run(config, &cart, checkout).await,
         Command::Migrate => {
             let db = crate::db::Db::connect(&config.database)?;
             db.migrate().await?;
@@ -162,9 +225,16 @@ async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(config: Config) -> anyhow::Result<ExitCode> {
-    let app = Application::build(config).await?;
+async fn serve(config: Config, config_file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let state =
+        AppState::with_reload_source(config, Arc::new(SystemClock), ReloadSource::ConfigFile(config_file)).await?;
+    let plugins = state.plugins.clone();
+    let app = Application::from_state(state).await?;
     let stop = app.stop_token();
+    #[cfg(unix)]
+    tokio::spawn(reload_on_sighup(plugins));
+    #[cfg(not(unix))]
+    drop(plugins);
     tracing::info!(address = %app.addr(), docs = %format!("http://{}/docs", app.addr()), "engine listening");
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -174,6 +244,44 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     app.run_until_stopped().await?;
     tracing::info!("engine stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `kill -HUP <pid>` reloads the plugins as `POST /api/v1/admin/plugins/reload` does.
+#[cfg(unix)]
+async fn reload_on_sighup(plugins: Arc<PluginRegistry>) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+    while hangups.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading plugins");
+        if let Err(error) = plugins.reload().await {
+            tracing::error!(%error, "plugin reload failed; the previous set stays in service");
+        }
+    }
+}
+
+/// `engine pricing run`: the configured chain on one cart, no database.
+async fn pricing_run(config: Config, cart: &std::path::Path, checkout: bool) -> anyhow::Result<ExitCode> {
+    let cart = tools::read_cart(cart)?;
+    let source = ReloadSource::Fixed { plugins: config.plugins.clone(), pricing: config.pricing.clone() };
+    let registry = PluginRegistry::load(
+        config.plugin_runtime.clone(),
+        &config.plugins,
+        &config.pricing,
+        source,
+        Box::new(|| chrono::Utc::now().timestamp_millis()),
+    )
+    .await?;
+    let pricing = PricingService::new(Arc::new(registry));
+    let purpose = if checkout { Purpose::Checkout } else { Purpose::Display };
+    match pricing.price(&cart, purpose).await {
+        Ok(priced) => {
+            println!("{}", serde_json::to_string_pretty(&priced)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -19,6 +19,8 @@ pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod ops;
+pub mod plugins;
+pub mod pricing;
 pub mod seed;
 pub mod telemetry;
 

@@ -4,8 +4,15 @@
 //! - `cargo xtask test` — run the whole test suite (SQLite; set `TEST_POSTGRES_URL` for
 //!   PostgreSQL).
 //!
+//! - `cargo xtask plugins` — only build the WebAssembly plugins (both commands do it first).
+//!
 //! Every set-up step a fresh clone needs happens here, so those two commands are all a newcomer
-//! types. (Plugin builds and the `wasm32-wasip2` target join this list with the plugin platform.)
+//! types: the `wasm32-wasip2` target is added with rustup, and every plugin crate (the bundled
+//! ones in `plugins/` and the test fixtures in `tests/fixtures/plugins/`) is built for it into
+//! `target/plugins/wasm32-wasip2/plugin/<crate>.wasm`, where `config/demo.toml` and the tests
+//! find them. Plugins build in their own target directory, by package: building the workspace for
+//! wasm would try to build wasmtime for wasm, and a nested build in the main target directory
+//! would wait forever on its lock.
 
 use std::{
     path::{Path, PathBuf},
@@ -19,8 +26,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
+        Some("plugins") => build_plugins(),
         _ => {
-            eprintln!("usage: cargo xtask run [engine serve args…] | cargo xtask test [cargo test args…]");
+            eprintln!(
+                "usage: cargo xtask run [engine serve args…] | cargo xtask test [cargo test args…] | cargo xtask plugins"
+            );
             return ExitCode::from(2);
         }
     };
@@ -56,6 +66,7 @@ fn status(mut command: Command) -> anyhow::Result<()> {
 /// the demo data before it serves (`engine seed --demo` is idempotent, so every run may do it).
 /// With `COMMERCE_CONFIG` set, that configuration is served as it is, without seeding.
 fn run(extra: &[String]) -> anyhow::Result<()> {
+    build_plugins()?;
     let root = workspace_root();
     let engine = || {
         let mut command = cargo();
@@ -79,7 +90,45 @@ fn run(extra: &[String]) -> anyhow::Result<()> {
 
 /// `cargo xtask test`: unit tests, the end-to-end suite and doc tests of every crate.
 fn test(extra: &[String]) -> anyhow::Result<()> {
+    build_plugins()?;
     let mut command = cargo();
     command.args(["test", "--workspace"]).args(extra);
     status(command)
+}
+
+/// The target plugins are compiled for.
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+/// Adds the wasm target (a no-op when present) and builds every plugin crate for it.
+fn build_plugins() -> anyhow::Result<()> {
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", WASM_TARGET]);
+    status(rustup).context("cannot add the wasm32-wasip2 target (is rustup installed?)")?;
+    let root = workspace_root();
+    let mut packages = Vec::new();
+    for dir in ["plugins", "tests/fixtures/plugins"] {
+        packages.extend(package_names(&root.join(dir))?);
+    }
+    let mut build = cargo();
+    build.args(["build", "--profile", "plugin", "--target", WASM_TARGET, "--target-dir"]).arg(root.join("target/plugins"));
+    for package in &packages {
+        build.args(["--package", package]);
+    }
+    status(build)
+}
+
+/// The package names of the crates directly under `dir`, sorted.
+fn package_names(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let manifest = entry?.path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+        let name = text
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("name = ").map(|n| n.trim_matches('"').to_owned()))
+            .with_context(|| format!("{} has no package name", manifest.display()))?;
+        names.push(name);
+    }
+    names.sort();
+    Ok(names)
 }

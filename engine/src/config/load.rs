@@ -58,6 +58,8 @@ fn extract(figment: &Figment) -> Result<Config, ConfigError> {
         .extract()
         .map_err(|e| ConfigError::one(format!("built-in defaults are broken: {e}")))?;
 
+    resolve_plugin_modules(figment, &mut tree);
+
     let mut problems = Vec::new();
     // Each round fixes one key, so this bound only guards against a bug looping forever.
     for _ in 0..256 {
@@ -93,6 +95,26 @@ fn extract(figment: &Figment) -> Result<Config, ConfigError> {
         }
     }
     Err(ConfigError { problems })
+}
+
+/// Makes each relative `plugins.<name>.module` relative to the config file that set it (the tree
+/// is re-serialized below, which forgets where values came from). Values from the environment
+/// or a string stay relative to the working directory.
+fn resolve_plugin_modules(figment: &Figment, tree: &mut Dict) {
+    let Some(Value::Dict(_, plugins)) = tree.get_mut("plugins") else { return };
+    for (name, plugin) in plugins.iter_mut() {
+        let Value::Dict(_, plugin) = plugin else { continue };
+        let Some(Value::String(_, module)) = plugin.get("module") else { continue };
+        let module = Path::new(module);
+        if module.is_absolute() {
+            continue;
+        }
+        let source = figment.find_metadata(&format!("plugins.{name}.module")).and_then(|meta| meta.source.clone());
+        if let Some(figment::Source::File(file)) = source {
+            let resolved = file.parent().unwrap_or(Path::new("")).join(module);
+            plugin.insert("module".to_owned(), Value::from(resolved.to_string_lossy().into_owned()));
+        }
+    }
 }
 
 fn describe_source(meta: &Metadata) -> String {

@@ -8,13 +8,13 @@ mod load;
 mod serde_helpers;
 mod validate;
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, load, load_from_str};
-use serde_helpers::{duration, redacted, redacted_url};
+use serde_helpers::{duration, redacted, redacted_map, redacted_url};
 
 /// The built-in defaults: `config/default.toml`, compiled in so there is one source of truth.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
@@ -34,6 +34,12 @@ pub struct Config {
     pub catalog: CatalogConfig,
     pub jobs: JobsConfig,
     pub log: LogConfig,
+    pub plugin_runtime: PluginRuntimeConfig,
+    pub pricing: PricingConfig,
+    /// `[plugins.<name>]`: every plugin the engine loads, by name (`[a-z0-9_]`, so that
+    /// `COMMERCE_PLUGINS__<NAME>__…` environment overrides reach it).
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -151,6 +157,14 @@ pub enum SmtpSecurity {
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     pub currency: String,
+    /// ISO 3166-1 alpha-2 country the store ships from (handed to pricing plugins).
+    pub origin_country: String,
+    /// Region (state) the store ships from, e.g. `KA`; tax rules compare it with the shipping
+    /// region (Indian GST: same region → CGST + SGST).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_region: Option<String>,
+    /// Whether catalogue prices already include tax.
+    pub prices_include_tax: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -171,6 +185,89 @@ pub struct JobsConfig {
     pub poll_interval: Duration,
     #[serde(with = "duration")]
     pub lease: Duration,
+}
+
+/// The one wasmtime engine this process runs plugins on (not reloadable: a change needs a
+/// restart).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginRuntimeConfig {
+    /// Pre-allocate instance slots (fast instantiation, the default) instead of allocating
+    /// each instance on demand.
+    pub pooling: bool,
+    /// Plugin instances alive at once on this instance (pool size); a call beyond it fails
+    /// with 503 rather than queueing without bound.
+    pub max_instances: u32,
+    /// Largest `limits.memory_mib` any plugin may ask for (the size of a pool slot).
+    pub max_memory_mib: u32,
+    /// Where compiled plugins are cached (keyed by module digest and engine build). Empty: a
+    /// `commerce-engine/plugins` directory under the system temporary directory. It must be
+    /// writable only by the engine's user: the engine runs the native code it finds there.
+    pub cache_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricingConfig {
+    /// Pricing plugins in the order they run; each sees the cart as priced by those before.
+    pub chain: Vec<String>,
+}
+
+/// `[plugins.<name>]`: one WebAssembly plugin and what it may do.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// The component (`.wasm`). A relative path is relative to the config file that names it
+    /// (resolved at load, so this holds the absolute path afterwards).
+    pub module: PathBuf,
+    /// Optional pin: the module's SHA-256 in hex; a different file refuses to load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Handed to the plugin as JSON (its `settings` import and `validate-settings`).
+    #[serde(default)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// Values the host keeps and uses on the plugin's behalf (gateways sign and authenticate by
+    /// secret name); never handed to the plugin, never logged. Set them from the environment:
+    /// `COMMERCE_PLUGINS__<NAME>__SECRETS__<KEY>`.
+    #[serde(default, with = "redacted_map")]
+    pub secrets: BTreeMap<String, SecretString>,
+    #[serde(default)]
+    pub limits: PluginLimits,
+    #[serde(default)]
+    pub on_error: OnError,
+    /// Hosts a gateway plugin may call over HTTPS (pricing plugins get no network at all).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+/// What one call of a plugin may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginLimits {
+    /// Wall-clock budget of one call, instantiation included.
+    pub timeout_ms: u64,
+    /// Linear memory the plugin may grow to.
+    pub memory_mib: u32,
+    /// Optional instruction budget (wasmtime fuel) of one call: deterministic, unlike time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        Self { timeout_ms: 100, memory_mib: 16, fuel: None }
+    }
+}
+
+/// What a failing pricing plugin does to a cart read (checkout always fails closed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// The read fails with 503 `pricing_unavailable`, naming the plugin.
+    #[default]
+    Fail,
+    /// The read goes on without the rule and lists it in the priced cart's `notices`.
+    Skip,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -31,6 +31,27 @@ pub mod redacted {
     }
 }
 
+/// A table of secrets (`[plugins.<name>.secrets]`): keys shown, every value `[redacted]`.
+pub mod redacted_map {
+    use std::collections::BTreeMap;
+
+    use secrecy::SecretString;
+    use serde::{Deserialize, Deserializer, Serializer, ser::SerializeMap};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, SecretString>, D::Error> {
+        let plain = BTreeMap::<String, String>::deserialize(d)?;
+        Ok(plain.into_iter().map(|(k, v)| (k, SecretString::from(v))).collect())
+    }
+
+    pub fn serialize<S: Serializer>(value: &BTreeMap<String, SecretString>, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(value.len()))?;
+        for key in value.keys() {
+            map.serialize_entry(key, "[redacted]")?;
+        }
+        map.end()
+    }
+}
+
 /// A URL that may carry a password: serialized with the password masked.
 pub mod redacted_url {
     use secrecy::{ExposeSecret, SecretString};

@@ -89,6 +89,16 @@ impl Config {
             "must be an ISO 4217 code such as INR or EUR",
         );
 
+        let country = &self.store.origin_country;
+        check(
+            country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()),
+            "store.origin_country",
+            "must be an ISO 3166-1 alpha-2 code such as IN or DE",
+        );
+        if let Some(region) = &self.store.origin_region {
+            check(!region.trim().is_empty(), "store.origin_region", "must not be empty (leave it out instead)");
+        }
+
         check(self.jobs.poll_interval.as_millis() >= 10, "jobs.poll_interval", "must be at least 10ms");
         check(self.jobs.lease.as_secs() >= 1, "jobs.lease", "must be at least 1s");
         check(
@@ -96,6 +106,65 @@ impl Config {
             "log.level",
             "is not a level or filter such as `info` or `info,sqlx=warn`",
         );
+        self.validate_plugins(&mut problems);
         problems
+    }
+
+    /// `[plugin_runtime]`, `[plugins.*]` and `[pricing]`: what can be checked without loading a
+    /// module (the loader checks the modules themselves and names the plugin).
+    fn validate_plugins(&self, problems: &mut Vec<String>) {
+        let runtime = &self.plugin_runtime;
+        if runtime.max_instances < 1 {
+            problems.push("`plugin_runtime.max_instances`: must be at least 1".to_owned());
+        }
+        if !(1..=4096).contains(&runtime.max_memory_mib) {
+            problems.push("`plugin_runtime.max_memory_mib`: must be 1–4096".to_owned());
+        }
+        for (name, plugin) in &self.plugins {
+            let key = |field: &str| format!("plugins.{name}.{field}");
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                problems.push(format!(
+                    "`plugins.{name}`: a plugin name may hold only a-z, 0-9 and _ (so that \
+                     COMMERCE_PLUGINS__<NAME>__… environment overrides can reach it)"
+                ));
+            }
+            let mut check = |ok: bool, field: &str, message: &str| {
+                if !ok {
+                    problems.push(format!("`{}`: {message}", key(field)));
+                }
+            };
+            check(!plugin.module.as_os_str().is_empty(), "module", "must name a .wasm file");
+            if let Some(pin) = &plugin.sha256 {
+                check(
+                    pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "sha256",
+                    "must be 64 hexadecimal digits (the output of `sha256sum`)",
+                );
+            }
+            let limits = plugin.limits;
+            check((1..=60_000).contains(&limits.timeout_ms), "limits.timeout_ms", "must be 1–60000");
+            check(
+                (1..=runtime.max_memory_mib).contains(&limits.memory_mib),
+                "limits.memory_mib",
+                &format!("must be 1–{} (plugin_runtime.max_memory_mib)", runtime.max_memory_mib),
+            );
+            check(limits.fuel != Some(0), "limits.fuel", "must be above 0 (leave it out for no fuel limit)");
+            for host in &plugin.allowed_hosts {
+                let ok = !host.is_empty()
+                    && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                    && !host.starts_with('.');
+                check(ok, "allowed_hosts", &format!("`{host}` is not a host name such as api.razorpay.com"));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for name in &self.pricing.chain {
+            if !self.plugins.contains_key(name) {
+                problems.push(format!("`pricing.chain`: `{name}` is not a configured plugin (no [plugins.{name}])"));
+            }
+            if !seen.insert(name) {
+                problems.push(format!("`pricing.chain`: `{name}` is listed twice"));
+            }
+        }
+
     }
 }

@@ -145,6 +145,13 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
+    /// 422 `plugin_load_failed`: a plugin reload was refused, one entry per problem.
+    pub fn plugin_load_failed(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        let mut problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "plugin_load_failed", detail);
+        problem.errors = Some(errors);
+        Self::from_problem(problem, 0)
+    }
+
     /// 422 `validation_failed` listing every bad field.
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
@@ -164,6 +171,13 @@ impl ApiError {
             format!("too many attempts; try again in {retry_after_secs} s"),
         );
         Self::from_problem(problem, retry_after_secs.max(1))
+    }
+
+    /// 503 `pricing_unavailable`: a pricing plugin failed and prices cannot be trusted.
+    pub fn pricing_unavailable(plugin: &str, detail: impl Into<String>) -> Self {
+        let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "pricing_unavailable", detail);
+        problem.plugin = Some(plugin.to_owned());
+        Self::from_problem(problem, 1)
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {

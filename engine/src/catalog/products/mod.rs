@@ -14,7 +14,7 @@ mod store;
 pub use admin_api::AdminProductsApi;
 pub use api::ProductsApi;
 pub use error::ProductError;
-pub use service::ProductService;
+pub use service::{PricingVariant, ProductService};
 
 use poem_openapi::Tags;
 

@@ -317,6 +317,27 @@ impl ProductService {
         Ok(ProductDetail { product, variants, category_chain })
     }
 
+    /// What the pricing pipeline needs of a variant a shopper can buy: its product, price and
+    /// category slugs (nearest first). `None` when the variant is removed or its product is not
+    /// active. Three queries on one connection.
+    pub async fn variant_for_pricing(&self, variant_id: &str) -> Result<Option<PricingVariant>, ProductError> {
+        if !is_id(variant_id, "var") {
+            return Ok(None);
+        }
+        let mut conn = self.db.pool().acquire().await?;
+        let Some(variant) = store::live_variant(&mut *conn, variant_id).await? else { return Ok(None) };
+        let Some(product) = store::product_by_id(&mut *conn, &variant.product_id).await? else { return Ok(None) };
+        if product.status != Status::Active {
+            return Ok(None);
+        }
+        let mut category_slugs = match &product.category_id {
+            Some(id) => store::category_chain(&mut conn, id).await?.into_iter().map(|(_, slug, _)| slug).collect(),
+            None => Vec::new(),
+        };
+        category_slugs.reverse();
+        Ok(Some(PricingVariant { product, variant, category_slugs }))
+    }
+
     pub async fn update(&self, id: &str, change: ProductChange) -> Result<ProductDetail, ProductError> {
         if !is_id(id, "prod") {
             return Err(ProductError::NotFound("product"));
@@ -542,4 +563,13 @@ fn map_unique(error: sqlx::Error, slug: &str, sku: &str) -> ProductError {
         Some(what) if what.contains("slug") => ProductError::SlugTaken(slug.to_owned()),
         _ => ProductError::Db(error),
     }
+}
+
+/// A purchasable variant as pricing sees it (see [`ProductService::variant_for_pricing`]).
+#[derive(Debug, Clone)]
+pub struct PricingVariant {
+    pub product: Product,
+    pub variant: Variant,
+    /// The product's category slug first, then its ancestors' up to the root.
+    pub category_slugs: Vec<String>,
 }

@@ -1,0 +1,33 @@
+//! The WebAssembly plugin host: loads the operator's `[plugins.*]` into a [`PluginSet`] and calls
+//! them in a sandbox. Pricing rules are the first world implemented; payment gateways are
+//! recognised and will run on the same host (see `sdk/wit/commerce-plugin.wit`).
+//!
+//! Pieces, each small:
+//! - [`runtime`]: the one wasmtime `Engine` per process (pooling allocator, epoch ticker, fuel).
+//! - [`cache`]: compiled components on disk, keyed by module digest and engine build.
+//! - [`inspect`]: what a component is (world, version, imports) and whether it may load.
+//! - [`sandbox`]: the per-call store (deny-all WASI, memory limiter, capped logs and stderr) and
+//!   how a failed call is classified.
+//! - [`pricing_rule`]: the `pricing-rule` world's bindings and its two calls.
+//! - [`set`]: a loaded, immutable set of plugins and the registry that swaps it on reload.
+//!
+//! Invariants the host keeps (each has an end-to-end test with a hostile fixture):
+//! - every call runs in a fresh instance, so no state leaks from one evaluation to the next and
+//!   an instance that trapped is never used again;
+//! - every call is bounded by its plugin's `timeout_ms` (epoch deadline, yielding to tokio on each
+//!   tick, so a slow plugin never blocks other requests), `memory_mib` and optional `fuel`;
+//! - every failure is a [`PluginError`] naming the plugin; nothing a plugin does can panic the
+//!   engine or fail an unrelated request.
+
+pub mod api;
+pub mod cache;
+mod error;
+pub mod inspect;
+pub mod pricing_rule;
+pub mod runtime;
+mod sandbox;
+pub mod set;
+pub mod tools;
+
+pub use error::{LoadError, PluginError, PluginErrorKind};
+pub use set::{LoadedPlugin, PluginRegistry, PluginSet, ReloadSource};

@@ -1,0 +1,160 @@
+//! The `pricing-rule` world: bindings, host imports and the two calls (`validate-settings` at
+//! load, `price` per evaluation), each in a fresh instance inside the sandbox.
+
+use std::{sync::Arc, time::Instant};
+
+use commerce_pipeline::{CartView, RuleOutput};
+use wasmtime::{
+    Engine, Store, UpdateDeadline,
+    component::{Component, HasSelf, Linker},
+};
+
+use super::{
+    error::{PluginError, PluginErrorKind},
+    sandbox::{CallState, classify},
+};
+use crate::config::PluginLimits;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        world: "pricing-rule",
+        path: "../sdk/wit",
+        exports: { default: async },
+    });
+}
+
+use bindings::commerce::plugin::{host, types as wit};
+
+commerce_pipeline::impl_wit_conversions!(self::wit);
+
+impl host::Host for CallState {
+    fn log(&mut self, level: host::LogLevel, message: String, fields: Vec<(String, String)>) {
+        let level = match level {
+            host::LogLevel::Trace => tracing::Level::TRACE,
+            host::LogLevel::Debug => tracing::Level::DEBUG,
+            host::LogLevel::Info => tracing::Level::INFO,
+            host::LogLevel::Warn => tracing::Level::WARN,
+            host::LogLevel::Error => tracing::Level::ERROR,
+        };
+        CallState::log(self, level, &message, &fields);
+    }
+
+    fn settings(&mut self) -> String {
+        self.settings.to_string()
+    }
+}
+
+impl wit::Host for CallState {}
+
+/// What one call cost.
+#[derive(Debug, Clone, Copy)]
+pub struct CallReport {
+    pub elapsed: std::time::Duration,
+    /// Fuel consumed, when the engine meters fuel.
+    pub fuel_used: Option<u64>,
+}
+
+/// A compiled pricing rule, ready to instantiate per call.
+pub struct PricingRulePlugin {
+    name: Arc<str>,
+    settings: Arc<str>,
+    limits: PluginLimits,
+    pre: bindings::PricingRulePre<CallState>,
+}
+
+impl PricingRulePlugin {
+    /// Links `component` (already checked by [`super::inspect`]) against the host: our imports
+    /// plus deny-all WASI.
+    pub fn new(
+        engine: &Engine,
+        component: &Component,
+        name: &str,
+        settings: Arc<str>,
+        limits: PluginLimits,
+    ) -> Result<Self, PluginError> {
+        let link = |e: wasmtime::Error| PluginError::new(name, PluginErrorKind::Link { reason: format!("{e:#}") });
+        let mut linker = Linker::<CallState>::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link)?;
+        bindings::PricingRule::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state).map_err(link)?;
+        let pre = linker.instantiate_pre(component).map_err(link)?;
+        let pre = bindings::PricingRulePre::new(pre).map_err(link)?;
+        Ok(Self { name: name.into(), settings, limits, pre })
+    }
+
+    /// `validate-settings` with the plugin's settings: at load, so bad settings stop start-up.
+    pub async fn validate_settings(&self) -> Result<(), PluginError> {
+        let settings = self.settings.to_string();
+        let verdict = self
+            .call(async |store, rule| rule.commerce_plugin_lifecycle().call_validate_settings(store, &settings).await)
+            .await?;
+        verdict.map_err(|message| self.error(PluginErrorKind::SettingsRejected { message }))
+    }
+
+    /// Prices `cart` (as priced so far). The output is converted but not yet validated: the
+    /// pipeline does that when it applies it.
+    pub async fn price(&self, cart: &CartView) -> Result<RuleOutput, PluginError> {
+        self.price_with_report(cart).await.0
+    }
+
+    /// [`Self::price`], plus what the call cost (for `engine plugin run`).
+    pub async fn price_with_report(&self, cart: &CartView) -> (Result<RuleOutput, PluginError>, CallReport) {
+        let started = Instant::now();
+        let cart = wit::Cart::from(cart);
+        let mut fuel_used = None;
+        let output = self
+            .call_metered(&mut fuel_used, async |store, rule| rule.commerce_plugin_pricing().call_price(store, &cart).await)
+            .await;
+        let output = output.and_then(|o| o.map(RuleOutput::from).map_err(|message| self.error(PluginErrorKind::Failed { message })));
+        (output, CallReport { elapsed: started.elapsed(), fuel_used })
+    }
+
+    fn error(&self, kind: PluginErrorKind) -> PluginError {
+        PluginError::new(&*self.name, kind)
+    }
+
+    async fn call<R>(
+        &self,
+        f: impl AsyncFnOnce(&mut Store<CallState>, &bindings::PricingRule) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        self.call_metered(&mut None, f).await
+    }
+
+    /// One call in a fresh instance: deadline, memory and fuel set, failures classified.
+    /// `fuel_used` is set when the engine meters fuel.
+    async fn call_metered<R>(
+        &self,
+        fuel_used: &mut Option<u64>,
+        f: impl AsyncFnOnce(&mut Store<CallState>, &bindings::PricingRule) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let engine = self.pre.engine();
+        let mut store = Store::new(engine, CallState::new(self.name.clone(), self.settings.clone(), &self.limits));
+        store.limiter(|state| &mut state.limiter);
+        if let Some(fuel) = self.limits.fuel {
+            store.set_fuel(fuel).map_err(|e| self.error(PluginErrorKind::Link { reason: e.to_string() }))?;
+        } else {
+            // On an engine that meters fuel (another plugin in the set asked for it) this one
+            // runs unmetered; on an engine without fuel the call fails harmlessly.
+            let _ = store.set_fuel(u64::MAX);
+        }
+        // Check the clock on every epoch tick; yield to tokio in between so that a CPU-bound
+        // plugin shares its worker thread until its time is up, then interrupt it.
+        let deadline = Instant::now() + std::time::Duration::from_millis(self.limits.timeout_ms);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
+        });
+
+        let result = match self.pre.instantiate_async(&mut store).await {
+            Ok(rule) => f(&mut store, &rule).await,
+            Err(error) => Err(error),
+        };
+        if let (Ok(left), Some(start)) = (store.get_fuel(), self.limits.fuel.or(Some(u64::MAX))) {
+            *fuel_used = Some(start - left.min(start));
+        }
+        let output = store.data_mut().flush_output();
+        result.map_err(|error| {
+            let exceeded = store.data().limiter.exceeded;
+            self.error(classify(&error, &self.limits, exceeded, &output))
+        })
+    }
+}

@@ -1,0 +1,255 @@
+//! One call's sandbox: the store data every plugin instance gets, and what a failed call was.
+//!
+//! WASI is linked (Rust's standard library imports stdio, environment and exit even in a plugin
+//! that does no I/O) but denied: no environment, arguments, files or sockets, stdin closed,
+//! random bytes fixed, clocks stopped at 0, stdout/stderr captured up to a cap and then dropped
+//! silently (a full pipe would make `eprintln!` panic and fail a well-behaved plugin).
+
+use std::{
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use wasmtime::{ResourceLimiter, Trap, component::ResourceTable};
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView,
+    cli::{IsTerminal, StdoutStream},
+};
+
+use super::error::PluginErrorKind;
+use crate::config::PluginLimits;
+
+/// Bytes of stdout + stderr kept per call (the rest is counted and dropped).
+const OUTPUT_CAP: usize = 16 * 1024;
+/// Log records kept per call; further ones are counted and reported once.
+const LOG_RECORDS_CAP: usize = 64;
+/// Characters kept of a log message, a field name or a field value.
+const LOG_TEXT_CAP: usize = 1024;
+/// Fields kept per log record.
+const LOG_FIELDS_CAP: usize = 16;
+
+/// The store data of one call.
+pub(crate) struct CallState {
+    pub plugin: Arc<str>,
+    pub settings: Arc<str>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub limiter: MemoryLimiter,
+    output: CapturedOutput,
+    logs_dropped: usize,
+    logs_kept: usize,
+}
+
+impl CallState {
+    pub fn new(plugin: Arc<str>, settings: Arc<str>, limits: &PluginLimits) -> Self {
+        let output = CapturedOutput::default();
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(output.clone())
+            .stderr(output.clone())
+            .secure_random(wasmtime_wasi::Deterministic::new(vec![0x5a]))
+            .insecure_random(wasmtime_wasi::Deterministic::new(vec![0xa5]))
+            .insecure_random_seed(0)
+            .wall_clock(StoppedClock)
+            .monotonic_clock(StoppedClock)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        Self {
+            plugin,
+            settings,
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(limits.memory_mib),
+            output,
+            logs_dropped: 0,
+            logs_kept: 0,
+        }
+    }
+
+    /// Writes what the plugin printed to the engine's log, tagged with the plugin's name, and
+    /// returns it (a panic message is in there).
+    pub fn flush_output(&mut self) -> String {
+        let text = self.output.take();
+        if !text.is_empty() {
+            tracing::warn!(plugin = %self.plugin, output = %text.trim_end(), "plugin wrote to stdout/stderr");
+        }
+        if self.logs_dropped > 0 {
+            tracing::warn!(plugin = %self.plugin, dropped = self.logs_dropped, "plugin log records dropped over the per-call cap");
+            self.logs_dropped = 0;
+        }
+        text
+    }
+
+    pub fn log(&mut self, level: tracing::Level, message: &str, fields: &[(String, String)]) {
+        if self.logs_kept >= LOG_RECORDS_CAP {
+            self.logs_dropped += 1;
+            return;
+        }
+        self.logs_kept += 1;
+        let message = truncate(message, LOG_TEXT_CAP);
+        let fields: Vec<String> = fields
+            .iter()
+            .take(LOG_FIELDS_CAP)
+            .map(|(k, v)| format!("{}={}", truncate(k, LOG_TEXT_CAP), truncate(v, LOG_TEXT_CAP)))
+            .collect();
+        let fields = fields.join(" ");
+        let plugin = &*self.plugin;
+        match level {
+            tracing::Level::ERROR => tracing::error!(plugin, fields, "{message}"),
+            tracing::Level::WARN => tracing::warn!(plugin, fields, "{message}"),
+            tracing::Level::INFO => tracing::info!(plugin, fields, "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(plugin, fields, "{message}"),
+            tracing::Level::TRACE => tracing::trace!(plugin, fields, "{message}"),
+        }
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+/// Refuses memory growth past the plugin's `memory_mib` and remembers that it did, so the trap
+/// that follows (Rust aborts when an allocation fails) is reported as what it is.
+pub(crate) struct MemoryLimiter {
+    max_bytes: usize,
+    pub exceeded: bool,
+}
+
+impl MemoryLimiter {
+    fn new(memory_mib: u32) -> Self {
+        Self { max_bytes: (memory_mib as usize) << 20, exceeded: false }
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.exceeded = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// A clock that never moves: plugins get the time from the cart (`now`), never from the host.
+struct StoppedClock;
+
+impl HostWallClock for StoppedClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for StoppedClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// stdout and stderr of one call, kept up to [`OUTPUT_CAP`] bytes; later bytes are accepted and
+/// dropped.
+#[derive(Clone, Default)]
+struct CapturedOutput(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedOutput {
+    fn take(&self) -> String {
+        let bytes = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl IsTerminal for CapturedOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CapturedOutput {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl tokio::io::AsyncWrite for CapturedOutput {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, bytes: &[u8]) -> Poll<std::io::Result<usize>> {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let room = OUTPUT_CAP.saturating_sub(kept.len());
+        kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        Poll::Ready(Ok(bytes.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// What a failed wasmtime call means, from the error and what the sandbox saw.
+pub(crate) fn classify(error: &wasmtime::Error, limits: &PluginLimits, memory_exceeded: bool, output: &str) -> PluginErrorKind {
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => return PluginErrorKind::Timeout { timeout_ms: limits.timeout_ms },
+        Some(Trap::OutOfFuel) => return PluginErrorKind::OutOfFuel { fuel: limits.fuel.unwrap_or(0) },
+        _ => {}
+    }
+    if memory_exceeded {
+        return PluginErrorKind::MemoryExceeded { limit_mib: limits.memory_mib };
+    }
+    if let Some(message) = panic_message(output) {
+        return PluginErrorKind::Panicked { message };
+    }
+    let text = format!("{error:#}");
+    if text.contains("maximum concurrent limit") {
+        return PluginErrorKind::Busy;
+    }
+    PluginErrorKind::Trapped { message: text.lines().next().unwrap_or("trap").to_owned() }
+}
+
+/// The message of a Rust panic from the guest's stderr: the line after `panicked at <file>:`.
+fn panic_message(output: &str) -> Option<String> {
+    let start = output.find("panicked at ")?;
+    let rest = &output[start..];
+    let message = rest.lines().nth(1).map(str::trim).filter(|line| !line.is_empty());
+    Some(truncate(message.unwrap_or(rest.lines().next().unwrap_or(rest)), LOG_TEXT_CAP).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rust_panic_message_is_found_in_stderr() {
+        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:12:5:\nfixture panic: the coupon table is on fire\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(panic_message(stderr).as_deref(), Some("fixture panic: the coupon table is on fire"));
+        assert_eq!(panic_message("just noise"), None);
+    }
+
+    #[test]
+    fn truncation_respects_characters() {
+        assert_eq!(truncate("₹₹₹", 2), "₹₹");
+        assert_eq!(truncate("ab", 5), "ab");
+    }
+}

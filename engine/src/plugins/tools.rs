@@ -1,0 +1,167 @@
+//! `engine plugin check` and `engine plugin run`: a plugin author's playground (like Shopify's
+//! function runner), on the same host code as the engine.
+
+use std::{collections::BTreeMap, path::Path, process::ExitCode};
+
+use anyhow::Context;
+use commerce_pipeline::{Cart, PricedCart};
+use sha2::{Digest, Sha256};
+
+use super::{
+    cache::CompileCache,
+    inspect::{ComponentInfo, World},
+    runtime,
+    set::{PluginSet, compile},
+};
+use crate::config::{Config, OnError, PluginConfig, PluginLimits, PricingConfig};
+
+/// Fuel budget of `plugin run` when none is given: large enough for any sane rule, metered so
+/// the run can report what the call used.
+const DEFAULT_RUN_FUEL: u64 = 10_000_000_000;
+
+/// `engine plugin check <file.wasm>`: world, version, imports, size and the loader's verdict.
+/// Exit 0 when the engine would load it (settings aside), 1 when it would refuse it.
+pub fn check(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
+    let wasm = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let sha256 = hex::encode(Sha256::digest(&wasm));
+    println!("file:     {}", file.display());
+    println!("size:     {} bytes", wasm.len());
+    println!("sha256:   {sha256}");
+    let engine = runtime::engine(&config.plugin_runtime, false)?;
+    let cache = CompileCache::new(&config.plugin_runtime.cache_dir);
+    let component = match compile(&engine, &cache, &wasm, &sha256) {
+        Ok((component, _)) => component,
+        Err(kind) => {
+            println!("verdict:  refused: {kind}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let info = ComponentInfo::of(&engine, &component);
+    println!("version:  commerce:plugin@{}", info.version().unwrap_or("? (no commerce:plugin interface)"));
+    println!("exports:");
+    for export in &info.exports {
+        println!("  {export}");
+    }
+    println!("imports:");
+    for import in &info.imports {
+        println!("  {import}");
+    }
+    match info.check() {
+        Ok(World::PricingRule) => {
+            println!("world:    pricing-rule");
+            println!("verdict:  ok: loadable as a pricing rule (settings are checked by `plugin run` and at start-up)");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(World::PaymentGateway) => {
+            println!("world:    payment-gateway");
+            println!("verdict:  refused: payment-gateway plugins are not run by this engine version yet");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(kind) => {
+            println!("verdict:  refused: {kind}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Options of `engine plugin run`.
+pub struct RunOptions<'a> {
+    /// A `.wasm` path, or the name of a configured `[plugins.<name>]`.
+    pub plugin: &'a str,
+    pub cart: &'a Path,
+    /// Settings JSON (or TOML) file for a `.wasm` path; a configured plugin uses its own.
+    pub settings: Option<&'a Path>,
+    pub fuel: Option<u64>,
+    pub timeout_ms: Option<u64>,
+}
+
+/// `engine plugin run`: one call on a cart, printed as JSON (output, time, fuel). Exit 1 when
+/// the plugin fails or its output is invalid.
+pub async fn run(config: &Config, options: RunOptions<'_>) -> anyhow::Result<ExitCode> {
+    let cart = read_cart(options.cart)?;
+    let (name, mut plugin_config) = match config.plugins.get(options.plugin) {
+        Some(configured) if !super::set::is_module_path(options.plugin) => {
+            (options.plugin.to_owned(), configured.clone())
+        }
+        _ => {
+            let path = Path::new(options.plugin);
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
+            let settings = match options.settings {
+                Some(file) => read_settings(file)?,
+                None => serde_json::Map::new(),
+            };
+            let plugin = PluginConfig {
+                module: path.to_path_buf(),
+                sha256: None,
+                settings,
+                secrets: BTreeMap::new(),
+                limits: PluginLimits::default(),
+                on_error: OnError::Fail,
+                allowed_hosts: Vec::new(),
+            };
+            (name, plugin)
+        }
+    };
+    plugin_config.limits.fuel = options.fuel.or(plugin_config.limits.fuel).or(Some(DEFAULT_RUN_FUEL));
+    if let Some(timeout_ms) = options.timeout_ms {
+        plugin_config.limits.timeout_ms = timeout_ms;
+    }
+    let plugins = BTreeMap::from([(name.clone(), plugin_config)]);
+    let set = match PluginSet::load(&config.plugin_runtime, &plugins, &PricingConfig::default()).await {
+        Ok(set) => set,
+        Err(error) => {
+            eprintln!("{error}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let plugin = set.plugins.get(&name).context("plugin missing from its own set")?;
+    let rule = plugin.rule().context("not a pricing rule")?;
+    let mut priced = PricedCart::new(&cart)?;
+    let (output, report) = rule.price_with_report(&priced.view()).await;
+    let mut answer = serde_json::json!({
+        "plugin": name,
+        "time_us": report.elapsed.as_micros() as u64,
+        "fuel_used": report.fuel_used,
+    });
+    let code = match output {
+        Ok(output) => {
+            answer["output"] = serde_json::to_value(&output)?;
+            match priced.apply(&name, output) {
+                Ok(()) => {
+                    answer["priced"] = serde_json::to_value(&priced)?;
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    answer["error"] = format!("plugin `{name}` returned an invalid result: {error}").into();
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(error) => {
+            answer["error"] = error.to_string().into();
+            ExitCode::FAILURE
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    Ok(code)
+}
+
+/// Reads a cart in the cart-JSON format shared with the SDK (`commerce_sdk::Cart::from_json`).
+pub fn read_cart(path: &Path) -> anyhow::Result<Cart> {
+    let json = std::fs::read_to_string(path).with_context(|| format!("cannot read cart {}", path.display()))?;
+    Cart::from_json(&json).with_context(|| format!("cart {} is not a valid cart", path.display()))
+}
+
+/// Settings for a plugin file: a JSON object, or a TOML table when the file ends in `.toml`.
+fn read_settings(path: &Path) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read settings {}", path.display()))?;
+    let value: serde_json::Value = if path.extension().is_some_and(|e| e == "toml") {
+        serde_json::to_value(toml::from_str::<toml::Table>(&text)?)?
+    } else {
+        serde_json::from_str(&text)?
+    };
+    match value {
+        serde_json::Value::Object(map) => Ok(map),
+        _ => anyhow::bail!("settings {} must be an object", path.display()),
+    }
+}

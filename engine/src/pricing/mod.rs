@@ -1,0 +1,78 @@
+//! Pricing: a cart through the configured chain of pricing plugins, with the money maths of the
+//! shared `commerce-pipeline` crate (the same code the SDK's native test harness runs).
+//!
+//! The service is used by `POST /api/v1/admin/pricing/preview` now and by carts and checkout
+//! later. Failure policy: a plugin that fails (trap, timeout, error, invalid output) fails
+//! checkout closed with 503 `pricing_unavailable` naming the plugin, never a wrong price; a cart
+//! read fails the same way unless the plugin is `on_error = "skip"`, in which case the rule is
+//! left out and the priced cart says so in `notices`.
+
+pub mod api;
+pub mod dto;
+
+use std::sync::Arc;
+
+use commerce_pipeline::{Cart, PipelineError, PricedCart};
+
+use crate::{
+    config::OnError,
+    plugins::{PluginError, PluginErrorKind, PluginRegistry},
+};
+
+/// Why the cart is priced: decides what a failing `on_error = "skip"` plugin does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Showing a cart: skippable rules may be skipped, with a notice.
+    Display,
+    /// Placing an order: every rule must answer.
+    Checkout,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PricingError {
+    /// The cart itself is invalid (e.g. a line without quantity): the caller's fault.
+    #[error(transparent)]
+    InvalidCart(PipelineError),
+    /// A plugin failed and no trustworthy price exists.
+    #[error("pricing is unavailable: {0}")]
+    Unavailable(PluginError),
+}
+
+pub struct PricingService {
+    plugins: Arc<PluginRegistry>,
+}
+
+impl PricingService {
+    pub fn new(plugins: Arc<PluginRegistry>) -> Self {
+        Self { plugins }
+    }
+
+    pub fn plugins(&self) -> &Arc<PluginRegistry> {
+        &self.plugins
+    }
+
+    /// Prices `cart` through the current chain. The whole evaluation uses one plugin set, even if
+    /// a reload swaps it meanwhile.
+    pub async fn price(&self, cart: &Cart, purpose: Purpose) -> Result<PricedCart, PricingError> {
+        let set = self.plugins.current();
+        let mut priced = PricedCart::new(cart).map_err(PricingError::InvalidCart)?;
+        for plugin in &set.chain {
+            let outcome = match plugin.price(&priced.view()).await {
+                Ok(output) => priced.apply(&plugin.name, output).map_err(|error| {
+                    plugin.record_invalid_output();
+                    tracing::warn!(plugin = %plugin.name, %error, "pricing plugin returned an invalid result");
+                    PluginError::new(&plugin.name, PluginErrorKind::InvalidOutput { message: error.to_string() })
+                }),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = outcome {
+                if purpose == Purpose::Display && plugin.on_error == OnError::Skip {
+                    priced.skip(&plugin.name, error.kind.to_string());
+                    continue;
+                }
+                return Err(PricingError::Unavailable(error));
+            }
+        }
+        Ok(priced)
+    }
+}
