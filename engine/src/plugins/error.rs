@@ -15,6 +15,16 @@ impl PluginError {
     pub fn new(plugin: impl Into<String>, kind: PluginErrorKind) -> Self {
         Self { plugin: plugin.into(), kind }
     }
+
+    /// The pipeline refused `plugin`'s output (it validates before applying anything).
+    pub fn invalid_output(plugin: &str, error: &commerce_pipeline::PipelineError) -> Self {
+        let text = error.to_string();
+        let message = match text.strip_prefix(&format!("plugin `{plugin}` returned ")) {
+            Some(rest) => rest.to_owned(),
+            None => format!("an invalid result: {text}"),
+        };
+        Self::new(plugin, PluginErrorKind::InvalidOutput { message })
+    }
 }
 
 /// Why; the `Display` text completes "plugin `x` …".
@@ -53,7 +63,8 @@ pub enum PluginErrorKind {
     Trapped { message: String },
     #[error("failed: {message}")]
     Failed { message: String },
-    #[error("returned an invalid result: {message}")]
+    /// `message` reads on from "returned", e.g. "an invalid adjustment #0 (…): …".
+    #[error("returned {message}")]
     InvalidOutput { message: String },
     #[error("has no free instance slot (plugin_runtime.max_instances); retry shortly")]
     Busy,

@@ -132,7 +132,7 @@ pub async fn run(config: &Config, options: RunOptions<'_>) -> anyhow::Result<Exi
                     ExitCode::SUCCESS
                 }
                 Err(error) => {
-                    answer["error"] = format!("plugin `{name}` returned an invalid result: {error}").into();
+                    answer["error"] = super::PluginError::invalid_output(&name, &error).to_string().into();
                     ExitCode::FAILURE
                 }
             }

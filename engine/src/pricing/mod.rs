@@ -16,7 +16,7 @@ use commerce_pipeline::{Cart, PipelineError, PricedCart};
 
 use crate::{
     config::OnError,
-    plugins::{PluginError, PluginErrorKind, PluginRegistry},
+    plugins::{PluginError, PluginRegistry},
 };
 
 /// Why the cart is priced: decides what a failing `on_error = "skip"` plugin does.
@@ -61,7 +61,7 @@ impl PricingService {
                 Ok(output) => priced.apply(&plugin.name, output).map_err(|error| {
                     plugin.record_invalid_output();
                     tracing::warn!(plugin = %plugin.name, %error, "pricing plugin returned an invalid result");
-                    PluginError::new(&plugin.name, PluginErrorKind::InvalidOutput { message: error.to_string() })
+                    PluginError::invalid_output(&plugin.name, &error)
                 }),
                 Err(error) => Err(error),
             };
