@@ -173,7 +173,7 @@ impl PluginSet {
         if !errors.is_empty() {
             return Err(LoadError { errors });
         }
-        Ok(Self { version: set_version(plugins, pricing), plugins: loaded, chain, generation: 0, loaded_at: 0 })
+        Ok(Self { version: set_version(&loaded, plugins, pricing), plugins: loaded, chain, generation: 0, loaded_at: 0 })
     }
 
     /// A set with no plugins (prices every line at its subtotal).
@@ -181,7 +181,7 @@ impl PluginSet {
         Self {
             plugins: BTreeMap::new(),
             chain: Vec::new(),
-            version: set_version(&BTreeMap::new(), &PricingConfig::default()),
+            version: set_version(&BTreeMap::new(), &BTreeMap::new(), &PricingConfig::default()),
             generation: 0,
             loaded_at: 0,
         }
@@ -194,6 +194,10 @@ fn prepare_all(
     configs: &BTreeMap<String, PluginConfig>,
     fuel: bool,
 ) -> Vec<Result<LoadedPlugin, PluginError>> {
+    if configs.is_empty() {
+        // No wasmtime engine (and no pool reservation) for a shop without plugins.
+        return Vec::new();
+    }
     let engine = match runtime::engine(runtime_config, fuel) {
         Ok(engine) => engine,
         Err(e) => {
@@ -262,10 +266,16 @@ pub fn compile(
     })
 }
 
-fn set_version(plugins: &BTreeMap<String, PluginConfig>, pricing: &PricingConfig) -> String {
+/// The digest of what a set runs: each plugin's module digest (as loaded), settings, limits and
+/// error policy, and the chain. Paths and load times are left out so that instances compare.
+fn set_version(
+    loaded: &BTreeMap<String, Arc<LoadedPlugin>>,
+    plugins: &BTreeMap<String, PluginConfig>,
+    pricing: &PricingConfig,
+) -> String {
     let mut hasher = Sha256::new();
     for (name, plugin) in plugins {
-        let module_digest = std::fs::read(&plugin.module).map(|wasm| hex::encode(Sha256::digest(wasm))).unwrap_or_default();
+        let module_digest = loaded.get(name).map(|p| p.sha256.as_str()).unwrap_or_default();
         let described = serde_json::json!({
             "name": name, "module": module_digest, "settings": plugin.settings,
             "limits": plugin.limits, "on_error": plugin.on_error, "allowed_hosts": plugin.allowed_hosts,
