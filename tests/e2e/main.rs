@@ -17,6 +17,7 @@ mod listing;
 mod me;
 mod ops;
 mod passwords;
+mod pricing_preview;
 mod products;
 mod seed;
 mod stock;

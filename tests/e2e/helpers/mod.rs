@@ -2,6 +2,7 @@
 
 mod db;
 mod logs;
+pub mod plugins;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -9,6 +10,7 @@ use commerce_engine::{
     AppState, Application,
     clock::ManualClock,
     config::{self, Config},
+    plugins::ReloadSource,
 };
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
@@ -120,6 +122,22 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
+    spawn(customise, None).await
+}
+
+/// An app whose plugin reload re-reads `[plugins.*]` and `[pricing]` from `file`, as
+/// `engine --config <file> serve` does (`spawn_app_with` reloads its start-up configuration).
+/// It starts with the plugins and chain of `file`.
+pub async fn spawn_app_reloading_from(file: &std::path::Path) -> TestApp {
+    let (from_file, _) = config::load(Some(file)).expect("plugin config file");
+    let customise = |config: &mut Config| {
+        config.plugins = from_file.plugins;
+        config.pricing = from_file.pricing;
+    };
+    spawn(customise, Some(ReloadSource::ConfigFile(Some(file.to_path_buf())))).await
+}
+
+async fn spawn(customise: impl FnOnce(&mut Config), reload: Option<ReloadSource>) -> TestApp {
     logs::init();
     let dir = tempfile::tempdir().expect("temp dir");
     let db = TestDb::create(dir.path()).await;
@@ -127,7 +145,11 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(&db.url, &mail_dir);
     customise(&mut config);
     let clock = Arc::new(ManualClock::starting_now());
-    let state = AppState::with_clock(config, clock.clone()).await.expect("app state");
+    let state = match reload {
+        None => AppState::with_clock(config, clock.clone()).await,
+        Some(source) => AppState::with_reload_source(config, clock.clone(), source).await,
+    }
+    .expect("app state");
     let app = Application::from_state(state.clone()).await.expect("bind");
     let base = format!("http://127.0.0.1:{}", app.port());
     let stop = app.stop_token();
