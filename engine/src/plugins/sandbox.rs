@@ -16,6 +16,7 @@ use wasmtime::{ResourceLimiter, Trap, component::ResourceTable};
 use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView,
     cli::{IsTerminal, StdoutStream},
+    p2::{OutputStream, Pollable, StreamResult},
 };
 
 use super::error::PluginErrorKind;
@@ -185,17 +186,49 @@ impl IsTerminal for CapturedOutput {
     }
 }
 
+impl CapturedOutput {
+    fn keep(&self, bytes: &[u8]) {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let room = OUTPUT_CAP.saturating_sub(kept.len());
+        kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+}
+
 impl StdoutStream for CapturedOutput {
+    /// Written to synchronously: the default adapter would hand every 8 KiB to a tokio task, and
+    /// a plugin printing a lot would spend its time budget waiting for it.
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
     fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
         Box::new(self.clone())
     }
 }
 
+#[wasmtime_wasi::async_trait]
+impl Pollable for CapturedOutput {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for CapturedOutput {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        self.keep(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(1 << 20)
+    }
+}
+
 impl tokio::io::AsyncWrite for CapturedOutput {
     fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, bytes: &[u8]) -> Poll<std::io::Result<usize>> {
-        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let room = OUTPUT_CAP.saturating_sub(kept.len());
-        kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        self.keep(bytes);
         Poll::Ready(Ok(bytes.len()))
     }
 
