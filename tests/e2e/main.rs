@@ -17,6 +17,8 @@ mod listing;
 mod me;
 mod ops;
 mod passwords;
+mod plugin_loading;
+mod plugin_sandbox;
 mod pricing_preview;
 mod products;
 mod seed;
