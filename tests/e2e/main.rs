@@ -17,6 +17,7 @@ mod listing;
 mod me;
 mod ops;
 mod passwords;
+mod plugin_admin;
 mod plugin_loading;
 mod plugin_sandbox;
 mod pricing_preview;
