@@ -18,6 +18,7 @@ mod me;
 mod ops;
 mod passwords;
 mod plugin_admin;
+mod plugin_cli;
 mod plugin_loading;
 mod plugin_sandbox;
 mod pricing_preview;
