@@ -66,13 +66,14 @@ async fn spin_and_probe_health(timeout_ms: u64) -> (TestResponse, Duration, Vec<
 
 #[tokio::test]
 async fn a_plugin_that_never_returns_is_stopped_at_its_timeout_while_other_requests_are_served() {
-    let (response, elapsed, health) = spin_and_probe_health(1_500).await;
+    let (response, elapsed, health) = spin_and_probe_health(3_000).await;
 
-    assert_unavailable(&response, "spin", "timed out after 1500 ms");
-    assert!(elapsed >= Duration::from_millis(1_500), "stopped at the deadline, not before: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(6), "stopped near the deadline: {elapsed:?}");
-    assert!(health.len() >= 2, "/health answered {} times during a 1.5 s spin: {health:?}", health.len());
-    assert!(health.iter().all(|t| *t < Duration::from_secs(2)), "{health:?}");
+    assert_unavailable(&response, "spin", "timed out after 3000 ms");
+    assert!(elapsed >= Duration::from_millis(3_000), "stopped at the deadline, not before: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(8), "stopped near the deadline: {elapsed:?}");
+    // A plugin that held the thread would keep /health waiting for the rest of its 3 s.
+    assert!(!health.is_empty(), "/health never answered during the spin");
+    assert!(health.iter().all(|t| *t < Duration::from_secs(2)), "/health took too long during the spin: {health:?}");
 }
 
 /// `UpdateDeadline::Yield` (engine/src/plugins/pricing_rule.rs) wakes the plugin's task at once,
@@ -179,9 +180,8 @@ async fn a_skippable_plugin_that_fails_is_left_out_of_a_displayed_cart_with_a_no
 
 #[tokio::test]
 async fn a_plugin_that_logs_and_prints_far_too_much_still_answers() {
-    // 1 000 log records of 10 KiB and 1 MiB of stderr cost the host ~50 ms per call even when
-    // dropped, close to the default 100 ms: a generous timeout keeps this about the caps.
-    let chatty = with(plugin("fixture-chatty", json!({})), |p| p.limits.timeout_ms = 5_000);
+    // Default limits: dropping what is over the caps must not eat the plugin's time budget.
+    let chatty = plugin("fixture-chatty", json!({}));
     let (app, staff, body) = app_with(vec![("chatty", chatty), ("tiers", tiers())]).await;
 
     let response = app.post(PREVIEW, Some(&staff), body).await;
