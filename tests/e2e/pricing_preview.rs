@@ -261,3 +261,31 @@ async fn without_a_pricing_chain_a_cart_is_priced_at_its_subtotal() {
     let lines: Vec<[i64; 7]> = cart["lines"].as_array().expect("lines").iter().map(figures).collect();
     assert_eq!(lines, [[3, 10_000, 30_000, 0, 30_000, 0, 30_000], [1, 25_050, 25_050, 0, 25_050, 0, 25_050]]);
 }
+
+#[tokio::test]
+async fn codes_match_in_any_case_an_unknown_code_is_rejected_and_a_repeated_variant_is_one_line() {
+    let (app, shop, staff) = demo_app().await;
+
+    let cart = priced(
+        &app,
+        &staff,
+        cart(&[(&shop.tshirt, 1), (&shop.novel, 1), (&shop.tshirt, 1)], &["welcome10", "NOPE"], "KA"),
+    )
+    .await;
+
+    assert_eq!(totals(&cart), [129_800, 12_980, 0, 16_168, 0, 132_988], "the first worked example: {cart:#}");
+    let lines: Vec<(&Value, &Value)> =
+        cart["lines"].as_array().expect("lines").iter().map(|l| (&l["variant_id"], &l["quantity"])).collect();
+    assert_eq!(lines, [(&json!(shop.tshirt), &json!(2)), (&json!(shop.novel), &json!(1))]);
+    let verdicts: Vec<(&Value, &Value, &Value)> = cart["coupons"]
+        .as_array()
+        .expect("coupons")
+        .iter()
+        .map(|c| (&c["code"], &c["accepted"], &c["error_code"]))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [(&json!("welcome10"), &json!(true), &Value::Null), (&json!("NOPE"), &json!(false), &json!("coupon_unknown"))],
+        "{cart:#}"
+    );
+}
