@@ -140,8 +140,15 @@ impl PricingRulePlugin {
         // plugin shares its worker thread until its time is up, then interrupt it.
         let deadline = Instant::now() + std::time::Duration::from_millis(self.limits.timeout_ms);
         store.set_epoch_deadline(1);
+        // `tokio::task::yield_now` (rather than `Yield`, which wakes the task at once) lets the
+        // worker poll its I/O driver before resuming the plugin, so other requests' I/O on this
+        // thread is not held back by a spinning plugin (measured: /health 260 ms → a few ms).
         store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+            })
         });
 
         let result = match self.pre.instantiate_async(&mut store).await {
