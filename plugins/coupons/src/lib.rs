@@ -157,7 +157,8 @@ impl PricingRule for Coupons {
             }
             judged.push(entered);
             let Some(coupon) = settings.find(entered) else {
-                let reason = format!("{entered} is not a code we recognise. Check it for typos.");
+                // The shopper's input is not echoed: it is unbounded and unescaped.
+                let reason = "We don't recognise this code. Check it for typos.";
                 output.coupons.push(CouponVerdict::rejected(entered, CouponErrorCode::Unknown, reason));
                 continue;
             };

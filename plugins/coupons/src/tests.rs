@@ -275,7 +275,7 @@ fn an_unknown_code_is_rejected_as_unknown_and_the_others_still_apply() {
             CouponVerdict::rejected(
                 "NOPE",
                 CouponErrorCode::Unknown,
-                "NOPE is not a code we recognise. Check it for typos."
+                "We don't recognise this code. Check it for typos."
             ),
             CouponVerdict::accepted("WELCOME10"),
         ]
