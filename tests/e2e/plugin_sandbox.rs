@@ -224,3 +224,36 @@ async fn after_a_trap_the_next_evaluation_starts_from_a_fresh_instance() {
         plugins.text
     );
 }
+
+#[tokio::test]
+async fn a_call_beyond_the_instance_pool_fails_at_once_instead_of_queueing() {
+    let spin = with(plugin("fixture-spin", json!({})), |p| p.limits.timeout_ms = 1_000);
+    let app = spawn_app_with(|config| {
+        config.plugin_runtime.max_instances = 1;
+        chain(config, vec![("spin", spin)]);
+    })
+    .await;
+    let staff = app.staff().await.access;
+    let socks = id(&simple_product(&app, &staff, "Socks", 25_000, 100).await["variants"][0]);
+    let body = cart(&[(&socks, 6)], &[], "KA");
+
+    let started = Instant::now();
+    let timed = async || {
+        let response = app.post(PREVIEW, Some(&staff), body.clone()).await;
+        (response, started.elapsed())
+    };
+    let (first, second) = tokio::join!(timed(), timed());
+
+    let mut answers: Vec<(String, Duration)> = [&first, &second]
+        .iter()
+        .map(|(response, took)| {
+            assert_unavailable(response, "spin", "plugin `spin`");
+            (response.body["detail"].as_str().unwrap_or("").to_owned(), *took)
+        })
+        .collect();
+    answers.sort();
+    let ((busy, busy_took), (timed_out, _)) = (&answers[0], &answers[1]);
+    assert!(busy.contains("has no free instance slot (plugin_runtime.max_instances)"), "{answers:?}");
+    assert!(*busy_took < Duration::from_millis(900), "the second call did not wait for the slot: {answers:?}");
+    assert!(timed_out.contains("timed out after 1000 ms"), "{answers:?}");
+}
