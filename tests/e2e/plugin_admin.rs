@@ -250,3 +250,29 @@ async fn a_reload_swaps_the_set_while_previews_keep_flowing_and_none_fails() {
     let listed = app.get(ADMIN_PLUGINS, Some(&staff)).await;
     assert_eq!((&listed.body["generation"], &listed.body["version"]), (&json!(2), &new_version));
 }
+
+#[tokio::test]
+async fn a_reload_of_a_config_file_with_mistakes_is_422_naming_each_and_keeps_the_set() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_wasm("volume-tiers", dir.path(), "tiers.wasm");
+    let file = dir.path().join("plugins.toml");
+    std::fs::write(&file, TIERS_CONFIG).expect("write config");
+    let app = spawn_app_reloading_from(&file).await;
+    let (staff, body) = socks(&app).await;
+    let mistaken = TIERS_CONFIG
+        .replace(r#"chain = ["rule"]"#, r#"chain = ["rule", "coupons"]"#)
+        .replace("module =", "modul = \"typo\"\nmodule =");
+    std::fs::write(&file, mistaken).expect("rewrite config");
+
+    let refused = reload(&app, Some(&staff)).await;
+
+    refused.assert_problem(422, "plugin_load_failed");
+    let errors = refused.body["errors"].as_array().expect("errors");
+    assert!(errors.iter().all(|e| e["field"] == "config"), "{}", refused.text);
+    let messages: Vec<&str> = errors.iter().filter_map(|e| e["message"].as_str()).collect();
+    assert!(messages.iter().any(|m| m.contains("modul")), "the unknown key is named: {messages:?}");
+    assert!(messages.iter().any(|m| m.contains("`coupons` is not a configured plugin")), "{messages:?}");
+    let priced = app.post(PREVIEW, Some(&staff), body).await;
+    assert_eq!((priced.status.as_u16(), &priced.body["total"]), (200, &json!(142_500)), "{}", priced.text);
+    assert_eq!(app.state.plugins.current().generation, 1);
+}
