@@ -43,7 +43,7 @@ pub use commerce_pipeline::{
     self as pipeline, Adjustment, AdjustmentKind, AppliedAdjustment, BASIS_POINTS_PER_WHOLE, Cart, CartLine, CartView,
     ConvertError, CouponErrorCode, CouponResult, CouponVerdict, Currency, LineView, Money, MoneyError, Notice,
     PipelineError, PricedCart, PricedLine, Redemption, RuleOutput, ShippingAddress, Store, Target, TaxComponent,
-    allocate, gst_breakdown, gst_split, percent_of,
+    allocate, format_basis_points, gst_breakdown, gst_split, percent_of,
 };
 pub use host::{Host, Level, log};
 pub use rule::{NoSettings, PricingRule, parse_settings};

@@ -233,7 +233,7 @@ impl Coupon {
 
     fn label(&self, currency: commerce_sdk::Currency) -> Result<String, String> {
         let worth = match self.benefit()? {
-            Benefit::Percent(bp) => text::percent(bp),
+            Benefit::Percent(bp) => commerce_sdk::format_basis_points(bp),
             Benefit::Fixed(amount) => text::money(amount, currency),
         };
         Ok(format!("{worth} off with {}", self.code))

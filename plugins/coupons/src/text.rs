@@ -47,16 +47,6 @@ fn group(number: u64, indian: bool) -> String {
     groups.join(",")
 }
 
-/// Basis points as a percentage: 1000 → "10%", 250 → "2.5%", 1234 → "12.34%".
-pub(crate) fn percent(basis_points: u32) -> String {
-    let (whole, hundredths) = (basis_points / 100, basis_points % 100);
-    match hundredths {
-        0 => format!("{whole}%"),
-        h if h % 10 == 0 => format!("{whole}.{}%", h / 10),
-        h => format!("{whole}.{h:02}%"),
-    }
-}
-
 /// A Unix time in milliseconds as a UTC date and time: "1 Jan 2026, 00:00 UTC".
 pub(crate) fn moment(unix_ms: i64) -> String {
     const MS_PER_DAY: i64 = 86_400_000;
@@ -121,14 +111,6 @@ mod tests {
         assert_eq!(money(1_500, currency("JPY")), "1,500 JPY");
         assert_eq!(money(1_500, currency("KWD")), "1.500 KWD");
         assert!(money(i64::MIN, currency("USD")).starts_with("-92,233,720,368,547,758.08"));
-    }
-
-    #[test]
-    fn percentages_drop_trailing_zeros() {
-        assert_eq!(percent(1000), "10%");
-        assert_eq!(percent(250), "2.5%");
-        assert_eq!(percent(1234), "12.34%");
-        assert_eq!(percent(5), "0.05%");
     }
 
     #[test]

@@ -131,7 +131,7 @@ impl PricingRule for Tax {
                 Mode::Exclusive => percent_of(line.net, rate).map_err(|e| format!("line `{}`: {e}", line.line_id))?,
                 Mode::Inclusive => tax_inside(line.net, rate),
             };
-            let mut label = format!("{} {}", settings.name(), percent_label(rate));
+            let mut label = format!("{} {}", settings.name(), commerce_sdk::format_basis_points(rate));
             if mode == Mode::Inclusive {
                 label.push_str(" (included)");
             }
@@ -195,16 +195,6 @@ fn tax_inside(net: i64, rate: u32) -> i64 {
     let remainder = numerator % denominator;
     let rounded = if 2 * remainder.abs() >= denominator { quotient + numerator.signum() } else { quotient };
     i64::try_from(rounded).unwrap_or(net)
-}
-
-/// Basis points as a percentage a shopper reads: 1800 → "18%", 250 → "2.5%", 1234 → "12.34%".
-fn percent_label(basis_points: u32) -> String {
-    let (whole, hundredths) = (basis_points / 100, basis_points % 100);
-    match hundredths {
-        0 => format!("{whole}%"),
-        h if h % 10 == 0 => format!("{whole}.{}%", h / 10),
-        h => format!("{whole}.{h:02}%"),
-    }
 }
 
 #[cfg(test)]

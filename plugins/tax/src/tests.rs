@@ -265,11 +265,3 @@ fn bad_settings_are_rejected_at_load_naming_every_key() {
     assert!(err.to_string().contains("default_basis_points is 10001") && err.to_string().contains("categories.books"));
     assert!(Chain::new().rule::<Tax>("tax", DEMO).is_ok());
 }
-
-#[test]
-fn labels_show_basis_points_as_a_percentage() {
-    assert_eq!(percent_label(1800), "18%");
-    assert_eq!(percent_label(250), "2.5%");
-    assert_eq!(percent_label(1234), "12.34%");
-    assert_eq!(percent_label(0), "0%");
-}

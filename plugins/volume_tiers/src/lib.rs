@@ -74,7 +74,11 @@ impl PricingRule for VolumeTiers {
             let Some(tier) = settings.tier_for(line.quantity) else { continue };
             let amount = percent_of(line.subtotal, tier.basis_points).map_err(|e| e.to_string())?.min(line.net);
             if amount > 0 {
-                let label = format!("{} off for {} or more", percent_label(tier.basis_points), tier.min_quantity);
+                let label = format!(
+                    "{} off for {} or more",
+                    commerce_sdk::format_basis_points(tier.basis_points),
+                    tier.min_quantity
+                );
                 output.adjustments.push(Adjustment::line_discount(&line.line_id, amount, label));
             }
         }
@@ -83,16 +87,6 @@ impl PricingRule for VolumeTiers {
 }
 
 commerce_sdk::export_pricing_rule!(VolumeTiers);
-
-/// Basis points as a percentage a shopper reads: 500 → "5%", 250 → "2.5%", 1234 → "12.34%".
-fn percent_label(basis_points: u32) -> String {
-    let (whole, hundredths) = (basis_points / 100, basis_points % 100);
-    match hundredths {
-        0 => format!("{whole}%"),
-        h if h % 10 == 0 => format!("{whole}.{}%", h / 10),
-        h => format!("{whole}.{h:02}%"),
-    }
-}
 
 #[cfg(test)]
 mod tests;

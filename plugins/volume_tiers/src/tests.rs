@@ -97,11 +97,3 @@ fn bad_tier_tables_are_rejected_at_load() {
             .is_ok()
     );
 }
-
-#[test]
-fn labels_show_basis_points_as_a_percentage() {
-    assert_eq!(percent_label(500), "5%");
-    assert_eq!(percent_label(250), "2.5%");
-    assert_eq!(percent_label(1234), "12.34%");
-    assert_eq!(percent_label(5), "0.05%");
-}

@@ -50,7 +50,7 @@ mod wit;
 pub use allocate::{AllocationError, allocate};
 pub use cart::{Cart, CartError, CartLine, Redemption, ShippingAddress, Store};
 pub use error::{AdjustmentError, PipelineError, VerdictError};
-pub use money::{BASIS_POINTS_PER_WHOLE, Currency, CurrencyError, Money, MoneyError, percent_of};
+pub use money::{BASIS_POINTS_PER_WHOLE, Currency, CurrencyError, Money, MoneyError, format_basis_points, percent_of};
 pub use priced::{AppliedAdjustment, CouponResult, Notice, NoticeKind, PricedCart, PricedLine};
 pub use rule::{Adjustment, AdjustmentKind, CouponErrorCode, CouponVerdict, RuleOutput, Target, TaxComponent};
 pub use tax::{gst_breakdown, gst_split};

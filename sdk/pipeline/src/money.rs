@@ -199,6 +199,15 @@ pub(crate) fn add(a: i64, b: i64) -> Result<i64, MoneyError> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn basis_points_read_as_percentages_without_trailing_zeros() {
+        assert_eq!(format_basis_points(1800), "18%");
+        assert_eq!(format_basis_points(250), "2.5%");
+        assert_eq!(format_basis_points(1234), "12.34%");
+        assert_eq!(format_basis_points(5), "0.05%");
+        assert_eq!(format_basis_points(0), "0%");
+    }
+
     fn inr(amount: i64) -> Money {
         Money::new(amount, Currency::new("INR").unwrap())
     }
@@ -273,5 +282,15 @@ mod tests {
         assert_eq!(inr(5).checked_min(inr(3)), Ok(inr(3)));
         assert_eq!(Money::sum(inr(0).currency, []), Ok(inr(0)));
         assert!(inr(-1).is_negative() && Money::zero(inr(0).currency).is_zero());
+    }
+}
+
+/// Basis points as a percentage a shopper reads: 1800 → "18%", 250 → "2.5%", 1234 → "12.34%".
+pub fn format_basis_points(basis_points: u32) -> String {
+    let (whole, hundredths) = (basis_points / 100, basis_points % 100);
+    match hundredths {
+        0 => format!("{whole}%"),
+        h if h % 10 == 0 => format!("{whole}.{}%", h / 10),
+        h => format!("{whole}.{h:02}%"),
     }
 }
