@@ -195,6 +195,16 @@ pub(crate) fn add(a: i64, b: i64) -> Result<i64, MoneyError> {
     a.checked_add(b).ok_or(MoneyError::Overflow)
 }
 
+/// Basis points as a percentage a shopper reads: 1800 → "18%", 250 → "2.5%", 1234 → "12.34%".
+pub fn format_basis_points(basis_points: u32) -> String {
+    let (whole, hundredths) = (basis_points / 100, basis_points % 100);
+    match hundredths {
+        0 => format!("{whole}%"),
+        h if h % 10 == 0 => format!("{whole}.{}%", h / 10),
+        h => format!("{whole}.{h:02}%"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,15 +292,5 @@ mod tests {
         assert_eq!(inr(5).checked_min(inr(3)), Ok(inr(3)));
         assert_eq!(Money::sum(inr(0).currency, []), Ok(inr(0)));
         assert!(inr(-1).is_negative() && Money::zero(inr(0).currency).is_zero());
-    }
-}
-
-/// Basis points as a percentage a shopper reads: 1800 → "18%", 250 → "2.5%", 1234 → "12.34%".
-pub fn format_basis_points(basis_points: u32) -> String {
-    let (whole, hundredths) = (basis_points / 100, basis_points % 100);
-    match hundredths {
-        0 => format!("{whole}%"),
-        h if h % 10 == 0 => format!("{whole}.{}%", h / 10),
-        h => format!("{whole}.{h:02}%"),
     }
 }
