@@ -1,15 +1,19 @@
 //! `GET /api/v1/admin/plugins` and `POST /api/v1/admin/plugins/reload`: what the instance runs
 //! (digests, limits, call counts) and hot reload: a new set swaps in while previews keep flowing,
-//! and a reload that fails answers 422 and leaves the old set pricing.
+//! and a reload that fails answers 422 and leaves the old set pricing. `SIGHUP` to `engine serve`
+//! reloads the same way.
 
 use std::{
     path::Path,
+    process::Stdio,
     sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
 };
 
 use commerce_engine::config::PluginConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 
 use crate::{
     helpers::{plugins::*, *},
@@ -275,4 +279,67 @@ async fn a_reload_of_a_config_file_with_mistakes_is_422_naming_each_and_keeps_th
     let priced = app.post(PREVIEW, Some(&staff), body).await;
     assert_eq!((priced.status.as_u16(), &priced.body["total"]), (200, &json!(142_500)), "{}", priced.text);
     assert_eq!(app.state.plugins.current().generation, 1);
+}
+
+/// The next JSON log line of `engine serve` whose message is `message` (others are skipped).
+async fn log_line(lines: &mut Lines<BufReader<tokio::process::ChildStdout>>, message: &str) -> Value {
+    let wanted = async {
+        while let Some(line) = lines.next_line().await.expect("engine stdout") {
+            let record: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if record["fields"]["message"] == message {
+                return record;
+            }
+        }
+        panic!("engine serve exited before logging `{message}`");
+    };
+    tokio::time::timeout(Duration::from_secs(30), wanted).await.unwrap_or_else(|_| panic!("no `{message}` within 30 s"))
+}
+
+fn signal(child: &tokio::process::Child, name: &str) {
+    let pid = child.id().expect("engine still running").to_string();
+    let status = std::process::Command::new("kill").args(["-s", name, &pid]).status().expect("kill runs");
+    assert!(status.success(), "kill -s {name} {pid}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn engine_serve_reloads_its_plugins_on_sighup_and_keeps_them_when_the_new_config_is_broken() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_wasm("volume-tiers", dir.path(), "tiers.wasm");
+    copy_wasm("shipping", dir.path(), "shipping.wasm");
+    let file = dir.path().join("engine.toml");
+    let server = format!(
+        "[server]\nbind = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{}\"\n[jobs]\nenabled = false\n\
+         [log]\nformat = \"json\"\nlevel = \"info\"\n",
+        dir.path().join("engine.db").display()
+    );
+    std::fs::write(&file, format!("{server}{TIERS_CONFIG}")).expect("write config");
+    let mut command = tokio::process::Command::new(engine_bin());
+    command.args(["--config", &file.display().to_string(), "serve"]).current_dir(dir.path());
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).kill_on_drop(true);
+    for (key, _) in std::env::vars_os().filter(|(k, _)| k.to_string_lossy().starts_with("COMMERCE_")) {
+        command.env_remove(key);
+    }
+    let mut engine = command.spawn().expect("engine starts");
+    let mut logs = BufReader::new(engine.stdout.take().expect("stdout")).lines();
+    let listening = log_line(&mut logs, "engine listening").await;
+    let health = format!("http://{}/health", listening["fields"]["address"].as_str().expect("address"));
+    // Also gives the SIGHUP handler, installed by a task spawned just before that log line, time
+    // to be registered.
+    assert_eq!(reqwest::get(&health).await.expect("health").status(), 200);
+
+    std::fs::write(&file, format!("{server}{SHIPPING_CONFIG}")).expect("rewrite config");
+    signal(&engine, "HUP");
+    let reloaded = log_line(&mut logs, "plugin set reloaded").await;
+    assert_eq!(reloaded["fields"]["generation"], 2, "{reloaded}");
+
+    std::fs::write(&file, format!("{server}[pricing]\nchain = [\"nowhere\"]\n")).expect("break config");
+    signal(&engine, "HUP");
+    let failed = log_line(&mut logs, "plugin reload failed; the previous set stays in service").await;
+    assert!(failed["fields"]["error"].as_str().is_some_and(|e| e.contains("`nowhere`")), "{failed}");
+    assert_eq!(reqwest::get(&health).await.expect("health").status(), 200, "still serving");
+
+    signal(&engine, "TERM");
+    let status = tokio::time::timeout(Duration::from_secs(30), engine.wait()).await.expect("stops").expect("status");
+    assert!(status.success(), "{status:?}");
 }
