@@ -85,7 +85,13 @@ impl AdminPricingApi {
             }
             let variant_id = line.variant_id.trim();
             if let Some(existing) = lines.iter_mut().find(|l| l.variant_id == variant_id) {
-                existing.quantity = existing.quantity.saturating_add(line.quantity).min(MAX_QUANTITY);
+                match existing.quantity.checked_add(line.quantity).filter(|q| *q <= MAX_QUANTITY) {
+                    Some(total) => existing.quantity = total,
+                    None => field(
+                        format!("lines[{index}].quantity"),
+                        &format!("with the earlier line of this variant, more than {MAX_QUANTITY} units"),
+                    ),
+                }
                 continue;
             }
             let Some(found) = self.products.variant_for_pricing(variant_id).await.map_err(ApiError::from)? else {
