@@ -64,34 +64,23 @@ async fn spin_and_probe_health(timeout_ms: u64) -> (TestResponse, Duration, Vec<
     (response, started.elapsed(), while_spinning)
 }
 
+/// The plugin yields on every epoch tick in a way that lets tokio poll its I/O driver too, so
+/// other requests on the same (here: only) worker stay fast, not merely answered. (With
+/// wasmtime's plain `UpdateDeadline::Yield`, tokio polled the driver only every 61 ticks: /health
+/// answered 2–4 times in a second, taking 250 ms–1 s each; a plugin that never yields would let
+/// it answer not at all.)
 #[tokio::test]
-async fn a_plugin_that_never_returns_is_stopped_at_its_timeout_while_other_requests_are_served() {
-    let (response, elapsed, health) = spin_and_probe_health(3_000).await;
-
-    assert_unavailable(&response, "spin", "timed out after 3000 ms");
-    assert!(elapsed >= Duration::from_millis(3_000), "stopped at the deadline, not before: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(8), "stopped near the deadline: {elapsed:?}");
-    // A plugin that held the thread would keep /health waiting for the rest of its 3 s.
-    assert!(!health.is_empty(), "/health never answered during the spin");
-    assert!(health.iter().all(|t| *t < Duration::from_secs(2)), "/health took too long during the spin: {health:?}");
-}
-
-/// `UpdateDeadline::Yield` (engine/src/plugins/pricing_rule.rs) wakes the plugin's task at once,
-/// so tokio runs it again and polls the I/O driver only every `event_interval` (61) scheduler
-/// ticks, about 61 ms of plugin time: each I/O step of another request on that worker waits that
-/// long (longer when the epoch ticker thread is descheduled). wasmtime recommends
-/// `UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))` for tokio, which defers
-/// the wake-up until the driver has been polled: with it, this test passes (100 answers in 1 s,
-/// the slowest 7 ms, against 2–4 answers of 250 ms–1 s with `Yield(1)`).
-#[tokio::test]
-#[ignore = "engine bug: a spinning plugin starves the I/O of its worker thread (/health takes 250 ms–1 s instead of <10 ms)"]
-async fn health_stays_fast_while_a_plugin_spins() {
-    let (response, _, health) = spin_and_probe_health(1_000).await;
+async fn a_plugin_that_never_returns_is_stopped_at_its_timeout_while_other_requests_stay_fast() {
+    let (response, elapsed, mut health) = spin_and_probe_health(1_000).await;
 
     assert_unavailable(&response, "spin", "timed out after 1000 ms");
+    assert!(elapsed >= Duration::from_millis(1_000), "stopped at the deadline, not before: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "stopped near the deadline: {elapsed:?}");
     assert!(health.len() >= 10, "/health answered {} times during a 1 s spin: {health:?}", health.len());
-    let slowest = health.iter().max().copied().unwrap_or_default();
-    assert!(slowest < Duration::from_millis(100), "slowest /health while the plugin spun: {slowest:?} ({health:?})");
+    health.sort();
+    let (median, slowest) = (health[health.len() / 2], health[health.len() - 1]);
+    assert!(median < Duration::from_millis(50), "median /health during the spin: {median:?} ({health:?})");
+    assert!(slowest < Duration::from_secs(1), "slowest /health during the spin: {slowest:?}");
 }
 
 #[tokio::test]

@@ -266,10 +266,9 @@ async fn a_blank_coupon_code_or_a_country_that_is_not_a_code_is_422_naming_the_f
     }
 }
 
-/// engine/src/pricing/api.rs, `assemble`: a repeated variant's quantities are added with
-/// `.min(MAX_QUANTITY)`, so two lines of 9 999 are silently priced as 9 999 units, not 19 998.
+/// Adding a repeated variant's quantities must not silently cap them: that would price fewer
+/// units than asked for.
 #[tokio::test]
-#[ignore = "engine bug: a repeated variant whose quantities add up past 9999 is silently capped at 9999 instead of 422"]
 async fn a_repeated_variant_whose_quantities_add_up_past_the_maximum_is_422() {
     let app = spawn_app().await;
     let staff = app.staff().await;
