@@ -231,13 +231,19 @@ async fn serve(config: Config, config_file: Option<PathBuf>) -> anyhow::Result<E
     let plugins = state.plugins.clone();
     let app = Application::from_state(state).await?;
     let stop = app.stop_token();
+    // Installed before "listening" is logged: until then, SIGHUP's default action would end the
+    // process.
     #[cfg(unix)]
-    tokio::spawn(reload_on_sighup(plugins));
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(hangups) => drop(tokio::spawn(reload_on_sighup(hangups, plugins))),
+        Err(error) => tracing::warn!(%error, "cannot listen for SIGHUP; reload with POST /api/v1/admin/plugins/reload"),
+    }
     #[cfg(not(unix))]
     drop(plugins);
+    let shutdown = shutdown_signal();
     tracing::info!(address = %app.addr(), docs = %format!("http://{}/docs", app.addr()), "engine listening");
     tokio::spawn(async move {
-        shutdown_signal().await;
+        shutdown.await;
         tracing::info!("shutdown requested; finishing in-flight requests");
         stop.cancel();
     });
@@ -248,8 +254,7 @@ async fn serve(config: Config, config_file: Option<PathBuf>) -> anyhow::Result<E
 
 /// `kill -HUP <pid>` reloads the plugins as `POST /api/v1/admin/plugins/reload` does.
 #[cfg(unix)]
-async fn reload_on_sighup(plugins: Arc<PluginRegistry>) {
-    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+async fn reload_on_sighup(mut hangups: tokio::signal::unix::Signal, plugins: Arc<PluginRegistry>) {
     while hangups.recv().await.is_some() {
         tracing::info!("SIGHUP: reloading plugins");
         if let Err(error) = plugins.reload().await {
@@ -284,22 +289,24 @@ async fn pricing_run(config: Config, cart: &std::path::Path, checkout: bool) -> 
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is called, not when
+/// the future is first polled, so an orchestrator's stop right after start-up is graceful too.
+fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        let term = async {
+            match term {
+                Some(mut term) => drop(term.recv().await),
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    }
 }
 
 async fn create_staff(config: Config, raw_email: &str) -> anyhow::Result<ExitCode> {

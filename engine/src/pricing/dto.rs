@@ -55,7 +55,8 @@ pub struct PricedCartView {
     pub id: Option<String>,
     pub currency: String,
     pub lines: Vec<PricedLineView>,
-    /// Codes as entered, in order.
+    /// The codes that apply, in the order they were added (`coupons` has the verdict on every
+    /// code entered, rejected ones included).
     pub coupon_codes: Vec<String>,
     /// The verdict on each code.
     pub coupons: Vec<CouponView>,
