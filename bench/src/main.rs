@@ -1,14 +1,14 @@
 //! Load benchmarks for the commerce engine.
 //!
-//! Each suite starts a fresh engine in a child process (this binary re-executed with the hidden
-//! `engine` subcommand, see [`engine`]), prepares data over HTTP, then drives closed-loop load
-//! from this process and prints a table. Client and server therefore never share a runtime,
+//! Each HTTP suite starts a fresh engine in a child process (this binary re-executed with the
+//! hidden `engine` subcommand, see [`engine`]), prepares data over HTTP, then drives closed-loop
+//! load from this process and prints a table. Client and server therefore never share a runtime,
 //! a scheduler or an allocator; on a small machine they do share the CPUs, as they would in a
-//! single-host deployment.
+//! single-host deployment. The `plugins` suite has no server: it calls the engine's plugin host
+//! in this process, on a runtime built like the engine's.
 //!
 //! `bench` with no subcommand runs every suite; `bench auth` runs one. A new suite (catalog
-//! lists, plugin calls, …) is a module in `scenarios`, a variant of [`Command`] and a line in
-//! [`run_all`].
+//! lists, …) is a module in `scenarios`, a variant of [`Command`] and a line in [`run_all`].
 
 mod engine;
 mod load;
@@ -21,7 +21,7 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::scenarios::auth;
+use crate::scenarios::{auth, plugins};
 
 /// Load benchmarks for the commerce engine (release builds only give meaningful numbers).
 #[derive(Parser)]
@@ -51,6 +51,8 @@ enum Command {
     All(AllArgs),
     /// Logins (argon2id) and whether a burst of them starves other requests.
     Auth(auth::Args),
+    /// Pricing-plugin calls and the demo pricing chain, sandboxed and native, in process.
+    Plugins(plugins::Args),
     /// Internal: serve the engine from a configuration file until stdin closes.
     #[command(hide = true)]
     Engine {
@@ -64,6 +66,8 @@ enum Command {
 struct AllArgs {
     #[command(flatten)]
     auth: auth::Args,
+    #[command(flatten)]
+    plugins: plugins::Args,
 }
 
 fn main() -> ExitCode {
@@ -72,8 +76,9 @@ fn main() -> ExitCode {
         // The child process: no client runtime here, the engine builds its own.
         Some(Command::Engine { config }) => engine::serve(&config),
         Some(Command::Auth(args)) => client(|| auth::run(cli.common, args)),
-        Some(Command::All(all)) => client(|| run_all(cli.common, all)),
-        None => client(|| run_all(cli.common, AllArgs::default())),
+        Some(Command::Plugins(args)) => in_process(|| plugins::run(args)),
+        Some(Command::All(all)) => run_all(cli.common, all),
+        None => run_all(cli.common, AllArgs::default()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,8 +89,10 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run_all(common: Common, all: AllArgs) -> anyhow::Result<()> {
-    auth::run(common, all.auth).await
+/// Each suite on its own runtime, one after the other.
+fn run_all(common: Common, all: AllArgs) -> anyhow::Result<()> {
+    client(|| auth::run(common, all.auth))?;
+    in_process(|| plugins::run(all.plugins))
 }
 
 /// Runs the load generator on its own runtime. Two workers are plenty: clients mostly wait,
@@ -102,4 +109,31 @@ where
         .build()
         .context("cannot start the client runtime")?;
     runtime.block_on(suite())
+}
+
+/// Runs an in-process suite on the runtime `engine serve` builds (multi-thread, one worker per
+/// CPU), since the suite measures engine code, not a client.
+fn in_process<F, Fut>(suite: F) -> anyhow::Result<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("bench-engine")
+        .enable_all()
+        .build()
+        .context("cannot start the engine runtime")?;
+    runtime.block_on(suite())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn option_names_do_not_clash_across_suites() {
+        Cli::command().debug_assert();
+    }
 }

@@ -14,6 +14,7 @@ pub struct Summary {
     pub per_second: f64,
     pub p50: Duration,
     pub p99: Duration,
+    pub mean: Duration,
     pub max: Duration,
 }
 
@@ -30,6 +31,7 @@ impl Summary {
             per_second: if seconds > 0.0 { sorted.len() as f64 / seconds } else { 0.0 },
             p50: percentile(sorted, 0.50),
             p99: percentile(sorted, 0.99),
+            mean: mean(sorted),
             max: sorted.last().copied().unwrap_or_default(),
         }
     }
@@ -43,6 +45,14 @@ pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
     }
     let rank = (q * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Arithmetic mean of the latencies; zero when there are none.
+pub fn mean(latencies: &[Duration]) -> Duration {
+    if latencies.is_empty() {
+        return Duration::ZERO;
+    }
+    latencies.iter().sum::<Duration>().div_f64(latencies.len() as f64)
 }
 
 #[cfg(test)]
@@ -71,6 +81,7 @@ mod tests {
         assert_eq!(summary.errors, 1);
         assert!((summary.per_second - 2.0).abs() < 1e-9);
         assert_eq!(summary.p50, Duration::from_millis(20));
+        assert_eq!(summary.mean, Duration::from_millis(25));
         assert_eq!(summary.max, Duration::from_millis(40));
     }
 }

@@ -1,7 +1,9 @@
-//! Benchmark suites, one module each. A suite starts its own engine, prepares its data, runs
-//! its scenarios and prints one table.
+//! Benchmark suites, one module each. A suite starts its own engine (or, for `plugins`, loads
+//! the engine's plugin host in process), prepares its data, runs its scenarios and prints one
+//! table.
 
 pub mod auth;
+pub mod plugins;
 
 use std::time::Duration;
 
