@@ -59,6 +59,8 @@ pub struct PricingRulePlugin {
     name: Arc<str>,
     settings: Arc<str>,
     limits: PluginLimits,
+    /// Whether the engine meters fuel (some plugin of the set asked for it).
+    fuel_metered: bool,
     pre: bindings::PricingRulePre<CallState>,
 }
 
@@ -71,6 +73,7 @@ impl PricingRulePlugin {
         name: &str,
         settings: Arc<str>,
         limits: PluginLimits,
+        fuel_metered: bool,
     ) -> Result<Self, PluginError> {
         let link = |e: wasmtime::Error| PluginError::new(name, PluginErrorKind::Link { reason: format!("{e:#}") });
         let mut linker = Linker::<CallState>::new(engine);
@@ -78,7 +81,7 @@ impl PricingRulePlugin {
         bindings::PricingRule::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state).map_err(link)?;
         let pre = linker.instantiate_pre(component).map_err(link)?;
         let pre = bindings::PricingRulePre::new(pre).map_err(link)?;
-        Ok(Self { name: name.into(), settings, limits, pre })
+        Ok(Self { name: name.into(), settings, limits, fuel_metered, pre })
     }
 
     /// `validate-settings` with the plugin's settings: at load, so bad settings stop start-up.
@@ -129,12 +132,11 @@ impl PricingRulePlugin {
         let engine = self.pre.engine();
         let mut store = Store::new(engine, CallState::new(self.name.clone(), self.settings.clone(), &self.limits));
         store.limiter(|state| &mut state.limiter);
-        if let Some(fuel) = self.limits.fuel {
+        // Only on an engine that meters fuel: elsewhere the calls fail, and building their errors
+        // (with a backtrace when RUST_BACKTRACE is set) cost microseconds per call.
+        let initial_fuel = self.fuel_metered.then(|| self.limits.fuel.unwrap_or(u64::MAX));
+        if let Some(fuel) = initial_fuel {
             store.set_fuel(fuel).map_err(|e| self.error(PluginErrorKind::Link { reason: e.to_string() }))?;
-        } else {
-            // On an engine that meters fuel (another plugin in the set asked for it) this one
-            // runs unmetered; on an engine without fuel the call fails harmlessly.
-            let _ = store.set_fuel(u64::MAX);
         }
         // Check the clock on every epoch tick; yield to tokio in between so that a CPU-bound
         // plugin shares its worker thread until its time is up, then interrupt it.
@@ -155,7 +157,9 @@ impl PricingRulePlugin {
             Ok(rule) => f(&mut store, &rule).await,
             Err(error) => Err(error),
         };
-        if let (Ok(left), Some(start)) = (store.get_fuel(), self.limits.fuel.or(Some(u64::MAX))) {
+        if let Some(start) = initial_fuel
+            && let Ok(left) = store.get_fuel()
+        {
             *fuel_used = Some(start - left.min(start));
         }
         let output = store.data_mut().flush_output();

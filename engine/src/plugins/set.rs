@@ -205,7 +205,7 @@ fn prepare_all(
             return vec![Err(error)];
         }
     };
-    configs.iter().map(|(name, config)| prepare(&engine, cache, name, config)).collect()
+    configs.iter().map(|(name, config)| prepare(&engine, cache, name, config, fuel)).collect()
 }
 
 /// Reads, verifies, compiles (or loads from the cache), inspects and links one plugin.
@@ -214,6 +214,7 @@ fn prepare(
     cache: &CompileCache,
     name: &str,
     config: &PluginConfig,
+    fuel_metered: bool,
 ) -> Result<LoadedPlugin, PluginError> {
     let fail = |kind| PluginError::new(name, kind);
     let wasm = std::fs::read(&config.module).map_err(|e| {
@@ -230,7 +231,7 @@ fn prepare(
     let world = info.check().map_err(fail)?;
     let settings: Arc<str> = serde_json::Value::Object(config.settings.clone()).to_string().into();
     let rule = match world {
-        World::PricingRule => Some(PricingRulePlugin::new(engine, &component, name, settings, config.limits)?),
+        World::PricingRule => Some(PricingRulePlugin::new(engine, &component, name, settings, config.limits, fuel_metered)?),
         World::PaymentGateway => return Err(fail(PluginErrorKind::GatewayUnsupported)),
     };
     Ok(LoadedPlugin {
