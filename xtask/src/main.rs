@@ -110,7 +110,9 @@ fn build_plugins() -> anyhow::Result<()> {
         packages.extend(package_names(&root.join(dir))?);
     }
     let mut build = cargo();
-    build.args(["build", "--profile", "plugin", "--target", WASM_TARGET, "--target-dir"]).arg(root.join("target/plugins"));
+    build
+        .args(["build", "--profile", "plugin", "--target", WASM_TARGET, "--target-dir"])
+        .arg(root.join("target/plugins"));
     for package in &packages {
         build.args(["--package", package]);
     }

@@ -165,6 +165,5 @@ impl Config {
                 problems.push(format!("`pricing.chain`: `{name}` is listed twice"));
             }
         }
-
     }
 }

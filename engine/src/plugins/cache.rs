@@ -51,7 +51,9 @@ impl CompileCache {
             }
         }
         let component = Component::from_binary(engine, wasm)?;
-        if let Err(error) = component.serialize().map_err(anyhow::Error::from).and_then(|bytes| write_atomically(&path, &bytes)) {
+        if let Err(error) =
+            component.serialize().map_err(anyhow::Error::from).and_then(|bytes| write_atomically(&path, &bytes))
+        {
             tracing::warn!(path = %path.display(), error = %format!("{error:#}"), "cannot cache compiled plugin");
         }
         Ok((component, Compiled::Fresh))

@@ -144,13 +144,19 @@ mod tests {
     fn a_plain_rule_with_std_wasi_imports_is_a_pricing_rule() {
         let imports = ["commerce:plugin/host@0.1.0", "wasi:io/streams@0.2.6", "wasi:cli/stderr@0.2.6"];
         assert_eq!(info(&imports, &RULE).check(), Ok(World::PricingRule));
-        assert_eq!(info(&[], &["commerce:plugin/lifecycle@0.1.3", "commerce:plugin/pricing@0.1.3"]).version(), Some("0.1.3"));
+        assert_eq!(
+            info(&[], &["commerce:plugin/lifecycle@0.1.3", "commerce:plugin/pricing@0.1.3"]).version(),
+            Some("0.1.3")
+        );
     }
 
     #[test]
     fn files_and_sockets_are_refused_by_name() {
         let err = info(&["wasi:filesystem/preopens@0.2.6"], &RULE).check().unwrap_err();
-        assert_eq!(err.to_string(), "imports `wasi:filesystem/preopens@0.2.6`, which plugins may not use (plugins get no file system)");
+        assert_eq!(
+            err.to_string(),
+            "imports `wasi:filesystem/preopens@0.2.6`, which plugins may not use (plugins get no file system)"
+        );
         let err = info(&["wasi:sockets/tcp@0.2.6"], &RULE).check().unwrap_err();
         assert!(matches!(err, PluginErrorKind::ForbiddenImport { .. }), "{err}");
         let err = info(&["commerce:plugin/outbound-http@0.1.0"], &RULE).check().unwrap_err();
@@ -159,9 +165,12 @@ mod tests {
 
     #[test]
     fn another_major_version_is_named_with_the_supported_one() {
-        let err = info(&["commerce:plugin/types@0.2.0"], &["commerce:plugin/lifecycle@0.2.0", "commerce:plugin/pricing@0.2.0"])
-            .check()
-            .unwrap_err();
+        let err = info(
+            &["commerce:plugin/types@0.2.0"],
+            &["commerce:plugin/lifecycle@0.2.0", "commerce:plugin/pricing@0.2.0"],
+        )
+        .check()
+        .unwrap_err();
         assert_eq!(err.to_string(), "was built for commerce:plugin@0.2.0, host supports 0.1");
     }
 

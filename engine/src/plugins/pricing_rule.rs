@@ -105,9 +105,12 @@ impl PricingRulePlugin {
         let cart = wit::Cart::from(cart);
         let mut fuel_used = None;
         let output = self
-            .call_metered(&mut fuel_used, async |store, rule| rule.commerce_plugin_pricing().call_price(store, &cart).await)
+            .call_metered(&mut fuel_used, async |store, rule| {
+                rule.commerce_plugin_pricing().call_price(store, &cart).await
+            })
             .await;
-        let output = output.and_then(|o| o.map(RuleOutput::from).map_err(|message| self.error(PluginErrorKind::Failed { message })));
+        let output = output
+            .and_then(|o| o.map(RuleOutput::from).map_err(|message| self.error(PluginErrorKind::Failed { message })));
         (output, CallReport { elapsed: started.elapsed(), fuel_used })
     }
 

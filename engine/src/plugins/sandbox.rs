@@ -242,7 +242,12 @@ impl tokio::io::AsyncWrite for CapturedOutput {
 }
 
 /// What a failed wasmtime call means, from the error and what the sandbox saw.
-pub(crate) fn classify(error: &wasmtime::Error, limits: &PluginLimits, memory_exceeded: bool, output: &str) -> PluginErrorKind {
+pub(crate) fn classify(
+    error: &wasmtime::Error,
+    limits: &PluginLimits,
+    memory_exceeded: bool,
+    output: &str,
+) -> PluginErrorKind {
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => return PluginErrorKind::Timeout { timeout_ms: limits.timeout_ms },
         Some(Trap::OutOfFuel) => return PluginErrorKind::OutOfFuel { fuel: limits.fuel.unwrap_or(0) },

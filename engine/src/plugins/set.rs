@@ -16,7 +16,7 @@ use commerce_pipeline::{CartView, RuleOutput};
 use sha2::{Digest, Sha256};
 
 use super::{
-    cache::{Compiled, CompileCache},
+    cache::{CompileCache, Compiled},
     error::{LoadError, PluginError, PluginErrorKind},
     inspect::{ComponentInfo, World},
     pricing_rule::PricingRulePlugin,
@@ -96,7 +96,8 @@ impl CallStats {
 
     /// (p50, p99) of the recent call times in microseconds, if there were calls.
     pub fn percentiles_micros(&self) -> Option<(u64, u64)> {
-        let mut sorted: Vec<u64> = self.recent_micros.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect();
+        let mut sorted: Vec<u64> =
+            self.recent_micros.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect();
         if sorted.is_empty() {
             return None;
         }
@@ -173,7 +174,13 @@ impl PluginSet {
         if !errors.is_empty() {
             return Err(LoadError { errors });
         }
-        Ok(Self { version: set_version(&loaded, plugins, pricing), plugins: loaded, chain, generation: 0, loaded_at: 0 })
+        Ok(Self {
+            version: set_version(&loaded, plugins, pricing),
+            plugins: loaded,
+            chain,
+            generation: 0,
+            loaded_at: 0,
+        })
     }
 
     /// A set with no plugins (prices every line at its subtotal).
@@ -201,7 +208,8 @@ fn prepare_all(
     let engine = match runtime::engine(runtime_config, fuel) {
         Ok(engine) => engine,
         Err(e) => {
-            let error = PluginError::new("*", PluginErrorKind::Link { reason: format!("cannot start wasmtime: {e:#}") });
+            let error =
+                PluginError::new("*", PluginErrorKind::Link { reason: format!("cannot start wasmtime: {e:#}") });
             return vec![Err(error)];
         }
     };
@@ -231,7 +239,9 @@ fn prepare(
     let world = info.check().map_err(fail)?;
     let settings: Arc<str> = serde_json::Value::Object(config.settings.clone()).to_string().into();
     let rule = match world {
-        World::PricingRule => Some(PricingRulePlugin::new(engine, &component, name, settings, config.limits, fuel_metered)?),
+        World::PricingRule => {
+            Some(PricingRulePlugin::new(engine, &component, name, settings, config.limits, fuel_metered)?)
+        }
         World::PaymentGateway => return Err(fail(PluginErrorKind::GatewayUnsupported)),
     };
     Ok(LoadedPlugin {

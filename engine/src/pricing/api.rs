@@ -153,7 +153,10 @@ impl AdminPricingApi {
                 prices_include_tax: self.store.prices_include_tax,
             },
             lines,
-            redemptions: coupon_codes.iter().map(|code| Redemption { code: code.clone(), total: 0, by_customer: 0 }).collect(),
+            redemptions: coupon_codes
+                .iter()
+                .map(|code| Redemption { code: code.clone(), total: 0, by_customer: 0 })
+                .collect(),
             coupon_codes,
             guest: customer_id.is_none(),
             customer_id,

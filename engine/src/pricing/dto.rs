@@ -162,7 +162,12 @@ pub struct LineInfo {
 }
 
 impl PricedCartView {
-    pub fn of(priced: &PricedCart, id: Option<String>, info: &HashMap<String, LineInfo>, pricing_version: String) -> Self {
+    pub fn of(
+        priced: &PricedCart,
+        id: Option<String>,
+        info: &HashMap<String, LineInfo>,
+        pricing_version: String,
+    ) -> Self {
         Self {
             id,
             currency: priced.currency().as_str().to_owned(),
@@ -213,7 +218,11 @@ impl PricedCartView {
             notices: priced
                 .notices()
                 .iter()
-                .map(|n| NoticeView { kind: "rule_skipped".to_owned(), plugin: n.plugin.clone(), message: n.message.clone() })
+                .map(|n| NoticeView {
+                    kind: "rule_skipped".to_owned(),
+                    plugin: n.plugin.clone(),
+                    message: n.message.clone(),
+                })
                 .collect(),
             pricing_version,
         }
