@@ -89,12 +89,12 @@ impl AppState {
             )
             .await?,
         );
-        let pricing = Arc::new(PricingService::new(plugins.clone()));
+        let metrics = Metrics::new();
+        let pricing = Arc::new(PricingService::new(plugins.clone(), metrics.clone()));
         let db = Db::connect(&config.database)?;
         if config.database.auto_migrate {
             db.migrate().await?;
         }
-        let metrics = Metrics::new();
         let accounts = Arc::new(AccountService::new(db.clone(), clock.clone(), &config.auth).await?);
         let categories = Arc::new(CategoryService::new(db.clone(), clock.clone()));
         let products = Arc::new(ProductService::new(db.clone(), clock.clone(), config.store.currency.clone()));

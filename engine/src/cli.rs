@@ -275,7 +275,7 @@ async fn pricing_run(config: Config, cart: &std::path::Path, checkout: bool) -> 
         Box::new(|| chrono::Utc::now().timestamp_millis()),
     )
     .await?;
-    let pricing = PricingService::new(Arc::new(registry));
+    let pricing = PricingService::new(Arc::new(registry), crate::metrics::Metrics::new());
     let purpose = if checkout { Purpose::Checkout } else { Purpose::Display };
     match pricing.price(&cart, purpose).await {
         Ok(priced) => {

@@ -1,5 +1,5 @@
-//! Prometheus metrics: HTTP requests by route and status, latency histograms, the database pool
-//! and background jobs. Rendered as text at `/metrics`.
+//! Prometheus metrics: HTTP requests by route and status, latency histograms, the database pool,
+//! background jobs and pricing-plugin calls. Rendered as text at `/metrics`.
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
@@ -14,6 +14,8 @@ pub struct Metrics {
     pub db_pool_max: IntGauge,
     pub job_runs: IntCounterVec,
     pub job_items: IntCounterVec,
+    pub plugin_calls: IntCounterVec,
+    pub plugin_latency: HistogramVec,
 }
 
 impl Metrics {
@@ -44,6 +46,20 @@ impl Metrics {
             &["job", "outcome"],
         )
         .expect("valid metric");
+        let plugin_calls = IntCounterVec::new(
+            Opts::new(
+                "plugin_calls_total",
+                "Pricing-plugin calls by plugin and outcome (`ok` or the error: timeout, panicked, invalid_output, …)",
+            ),
+            &["plugin", "outcome"],
+        )
+        .expect("valid metric");
+        let plugin_latency = HistogramVec::new(
+            HistogramOpts::new("plugin_call_duration_seconds", "Pricing-plugin call time, sandbox included")
+                .buckets(vec![0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1, 1.0]),
+            &["plugin"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_latency.clone()),
@@ -51,16 +67,33 @@ impl Metrics {
             Box::new(db_pool_max.clone()),
             Box::new(job_runs.clone()),
             Box::new(job_items.clone()),
+            Box::new(plugin_calls.clone()),
+            Box::new(plugin_latency.clone()),
         ] {
             registry.register(collector).expect("metric registered once");
         }
-        Self { registry, http_requests, http_latency, db_pool_connections, db_pool_max, job_runs, job_items }
+        Self {
+            registry,
+            http_requests,
+            http_latency,
+            db_pool_connections,
+            db_pool_max,
+            job_runs,
+            job_items,
+            plugin_calls,
+            plugin_latency,
+        }
     }
 
     pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let status = status.to_string();
         self.http_requests.with_label_values(&[route, method, &status]).inc();
         self.http_latency.with_label_values(&[route, method, &status]).observe(seconds);
+    }
+
+    pub fn observe_plugin_call(&self, plugin: &str, outcome: &str, seconds: f64) {
+        self.plugin_calls.with_label_values(&[plugin, outcome]).inc();
+        self.plugin_latency.with_label_values(&[plugin]).observe(seconds);
     }
 
     pub fn render(&self) -> String {

@@ -90,6 +90,13 @@ async fn the_plugin_list_shows_the_chain_with_each_modules_digest_and_limits_the
         assert!(p50.is_some() && p50 <= p99, "{plugin}");
     }
     assert_eq!(after.body["version"], set["version"], "calls do not change the set");
+    let metrics = app.get("/metrics", None).await.text;
+    for name in ["volume_tiers", "coupons", "tax", "shipping"] {
+        let calls = format!("plugin_calls_total{{outcome=\"ok\",plugin=\"{name}\"}} 2");
+        assert!(metrics.contains(&calls), "/metrics counts {name}'s calls: {calls} in\n{metrics}");
+        let timed = format!("plugin_call_duration_seconds_count{{plugin=\"{name}\"}} 2");
+        assert!(metrics.contains(&timed), "/metrics times {name}'s calls: {timed}");
+    }
 }
 
 #[tokio::test]
@@ -117,6 +124,8 @@ async fn a_module_rewritten_in_place_is_picked_up_by_a_reload() {
     let (staff, body) = socks(&app).await;
     let before = app.post(PREVIEW, Some(&staff), body.clone()).await;
     assert_eq!(before.body["notices"][0]["plugin"], "rule", "{}", before.text);
+    let metrics = app.get("/metrics", None).await.text;
+    assert!(metrics.contains("plugin_calls_total{outcome=\"panicked\",plugin=\"rule\"} 1"), "{metrics}");
     let old_version = before.body["pricing_version"].clone();
 
     let chatty = copy_wasm("fixture-chatty", dir.path(), "rule.wasm");

@@ -189,7 +189,7 @@ async fn load_host(config: &Config, allocator: Allocator) -> anyhow::Result<(Hos
     let registry = PluginRegistry::load(runtime, &config.plugins, &config.pricing, source, Box::new(|| 0))
         .await
         .context("are the plugins built? `cargo run -q -p xtask -- plugins` builds them")?;
-    let service = Arc::new(PricingService::new(Arc::new(registry)));
+    let service = Arc::new(PricingService::new(Arc::new(registry), commerce_engine::metrics::Metrics::new()));
     Ok((Host { allocator, service }, started.elapsed()))
 }
 

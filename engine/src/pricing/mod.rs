@@ -10,12 +10,13 @@
 pub mod api;
 pub mod dto;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use commerce_pipeline::{Cart, PipelineError, PricedCart};
 
 use crate::{
     config::OnError,
+    metrics::Metrics,
     plugins::{PluginError, PluginRegistry},
 };
 
@@ -40,11 +41,12 @@ pub enum PricingError {
 
 pub struct PricingService {
     plugins: Arc<PluginRegistry>,
+    metrics: Metrics,
 }
 
 impl PricingService {
-    pub fn new(plugins: Arc<PluginRegistry>) -> Self {
-        Self { plugins }
+    pub fn new(plugins: Arc<PluginRegistry>, metrics: Metrics) -> Self {
+        Self { plugins, metrics }
     }
 
     pub fn plugins(&self) -> &Arc<PluginRegistry> {
@@ -57,6 +59,7 @@ impl PricingService {
         let set = self.plugins.current();
         let mut priced = PricedCart::new(cart).map_err(PricingError::InvalidCart)?;
         for plugin in &set.chain {
+            let started = Instant::now();
             let outcome = match plugin.price(&priced.view()).await {
                 Ok(output) => priced.apply(&plugin.name, output).map_err(|error| {
                     plugin.record_invalid_output();
@@ -65,6 +68,8 @@ impl PricingService {
                 }),
                 Err(error) => Err(error),
             };
+            let label = outcome.as_ref().map_or_else(|e| e.kind.code(), |()| "ok");
+            self.metrics.observe_plugin_call(&plugin.name, label, started.elapsed().as_secs_f64());
             if let Err(error) = outcome {
                 if purpose == Purpose::Display && plugin.on_error == OnError::Skip {
                     priced.skip(&plugin.name, error.kind.to_string());
