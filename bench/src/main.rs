@@ -70,6 +70,10 @@ struct AllArgs {
     plugins: plugins::Args,
 }
 
+/// The same allocator as the `engine` binary, so in-process suites measure what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
