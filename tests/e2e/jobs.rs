@@ -255,6 +255,9 @@ async fn a_job_leased_by_another_runner_is_busy_until_the_lease_runs_out() {
 
     // The other engine dies mid-job. Once its leases run out, the work is retried, not lost.
     hanging.abort();
+    // Wait until its run is really gone before the SMTP socket closes: a run still alive would
+    // see the close, record a failed attempt with a backoff, and leave nothing due to retry.
+    assert!(hanging.await.is_err_and(|e| e.is_cancelled()), "the other engine's run was cut off mid-job");
     silent_server.abort();
     app.clock.advance(app.state.config.jobs.lease + Duration::from_secs(1));
     let report = app.run_job("mail").await;
