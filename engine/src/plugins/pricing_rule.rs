@@ -88,7 +88,9 @@ impl PricingRulePlugin {
     pub async fn validate_settings(&self) -> Result<(), PluginError> {
         let settings = self.settings.to_string();
         let verdict = self
-            .call(async |store, rule| rule.commerce_plugin_lifecycle().call_validate_settings(store, &settings).await)
+            .call(&mut None, async |store, rule| {
+                rule.commerce_plugin_lifecycle().call_validate_settings(store, &settings).await
+            })
             .await?;
         verdict.map_err(|message| self.error(PluginErrorKind::SettingsRejected { message }))
     }
@@ -105,9 +107,7 @@ impl PricingRulePlugin {
         let cart = wit::Cart::from(cart);
         let mut fuel_used = None;
         let output = self
-            .call_metered(&mut fuel_used, async |store, rule| {
-                rule.commerce_plugin_pricing().call_price(store, &cart).await
-            })
+            .call(&mut fuel_used, async |store, rule| rule.commerce_plugin_pricing().call_price(store, &cart).await)
             .await;
         let output = output
             .and_then(|o| o.map(RuleOutput::from).map_err(|message| self.error(PluginErrorKind::Failed { message })));
@@ -118,16 +118,9 @@ impl PricingRulePlugin {
         PluginError::new(&*self.name, kind)
     }
 
-    async fn call<R>(
-        &self,
-        f: impl AsyncFnOnce(&mut Store<CallState>, &bindings::PricingRule) -> wasmtime::Result<R>,
-    ) -> Result<R, PluginError> {
-        self.call_metered(&mut None, f).await
-    }
-
     /// One call in a fresh instance: deadline, memory and fuel set, failures classified.
     /// `fuel_used` is set when the engine meters fuel.
-    async fn call_metered<R>(
+    async fn call<R>(
         &self,
         fuel_used: &mut Option<u64>,
         f: impl AsyncFnOnce(&mut Store<CallState>, &bindings::PricingRule) -> wasmtime::Result<R>,

@@ -4,12 +4,12 @@
 
 use std::{
     collections::{BTreeMap, VecDeque},
-    path::{Path, PathBuf},
+    path::PathBuf,
     sync::{
         Arc, Mutex, RwLock,
         atomic::{AtomicU64, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use commerce_pipeline::{CartView, RuleOutput};
@@ -40,36 +40,16 @@ pub struct LoadedPlugin {
     pub on_error: OnError,
     pub compiled: Compiled,
     pub imports: Vec<String>,
+    /// Calls through the pricing service (recorded there, where the outcome is known).
     pub stats: CallStats,
-    rule: Option<PricingRulePlugin>,
+    /// Only pricing rules load today (`prepare` refuses gateways).
+    pub rule: PricingRulePlugin,
 }
 
 impl LoadedPlugin {
-    /// Calls the pricing rule and records the call. Only pricing plugins sit in the chain.
+    /// One call of the pricing rule in a fresh sandboxed instance.
     pub async fn price(&self, cart: &CartView) -> Result<RuleOutput, PluginError> {
-        let Some(rule) = &self.rule else {
-            return Err(PluginError::new(
-                &self.name,
-                PluginErrorKind::WrongWorld { expected: "pricing-rule".into(), found: self.world.as_str().into() },
-            ));
-        };
-        let started = Instant::now();
-        let result = rule.price(cart).await;
-        self.stats.record(started.elapsed(), result.is_ok());
-        if let Err(error) = &result {
-            tracing::warn!(plugin = %self.name, code = error.kind.code(), %error, "pricing plugin failed");
-        }
-        result
-    }
-
-    /// The pricing rule, for a plugin of that world.
-    pub fn rule(&self) -> Option<&PricingRulePlugin> {
-        self.rule.as_ref()
-    }
-
-    /// Counts a call whose output the pipeline refused (the call itself succeeded).
-    pub fn record_invalid_output(&self) {
-        self.stats.failures.fetch_add(1, Ordering::Relaxed);
+        self.rule.price(cart).await
     }
 }
 
@@ -82,7 +62,7 @@ pub struct CallStats {
 }
 
 impl CallStats {
-    fn record(&self, elapsed: Duration, ok: bool) {
+    pub fn record(&self, elapsed: Duration, ok: bool) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         if !ok {
             self.failures.fetch_add(1, Ordering::Relaxed);
@@ -142,9 +122,7 @@ impl PluginSet {
         for result in prepared {
             match result {
                 Ok(plugin) => {
-                    if let Some(rule) = &plugin.rule
-                        && let Err(error) = rule.validate_settings().await
-                    {
+                    if let Err(error) = plugin.rule.validate_settings().await {
                         errors.push(error);
                         continue;
                     }
@@ -157,23 +135,12 @@ impl PluginSet {
                 Err(error) => errors.push(error),
             }
         }
-        let mut chain = Vec::new();
-        for name in &pricing.chain {
-            match loaded.get(name) {
-                Some(plugin) if plugin.world == World::PricingRule => chain.push(plugin.clone()),
-                Some(plugin) => errors.push(PluginError::new(
-                    name,
-                    PluginErrorKind::WrongWorld {
-                        expected: "pricing-rule (it is in [pricing] chain)".into(),
-                        found: format!("it is a {} plugin", plugin.world.as_str()),
-                    },
-                )),
-                None => {} // failed above, or not configured (config validation names it)
-            }
-        }
         if !errors.is_empty() {
             return Err(LoadError { errors });
         }
+        // Every chain name is loaded by now: config validation refuses unconfigured ones, and a
+        // plugin that failed returned above.
+        let chain = pricing.chain.iter().filter_map(|name| loaded.get(name).cloned()).collect();
         Ok(Self {
             version: set_version(&loaded, plugins, pricing),
             plugins: loaded,
@@ -239,9 +206,7 @@ fn prepare(
     let world = info.check().map_err(fail)?;
     let settings: Arc<str> = serde_json::Value::Object(config.settings.clone()).to_string().into();
     let rule = match world {
-        World::PricingRule => {
-            Some(PricingRulePlugin::new(engine, &component, name, settings, config.limits, fuel_metered)?)
-        }
+        World::PricingRule => PricingRulePlugin::new(engine, &component, name, settings, config.limits, fuel_metered)?,
         World::PaymentGateway => return Err(fail(PluginErrorKind::GatewayUnsupported)),
     };
     Ok(LoadedPlugin {
@@ -379,13 +344,4 @@ impl PluginRegistry {
         tracing::info!(version = %set.version, generation = set.generation, plugins = set.plugins.len(), "plugin set reloaded");
         Ok(set)
     }
-
-    pub fn runtime_config(&self) -> &PluginRuntimeConfig {
-        &self.runtime
-    }
-}
-
-/// Whether `path` looks like a file a plugin author would pass (`engine plugin run <file|name>`).
-pub fn is_module_path(arg: &str) -> bool {
-    arg.ends_with(".wasm") || Path::new(arg).components().count() > 1
 }

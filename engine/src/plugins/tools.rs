@@ -80,9 +80,7 @@ pub struct RunOptions<'a> {
 pub async fn run(config: &Config, options: RunOptions<'_>) -> anyhow::Result<ExitCode> {
     let cart = read_cart(options.cart)?;
     let (name, mut plugin_config) = match config.plugins.get(options.plugin) {
-        Some(configured) if !super::set::is_module_path(options.plugin) => {
-            (options.plugin.to_owned(), configured.clone())
-        }
+        Some(configured) if !is_module_path(options.plugin) => (options.plugin.to_owned(), configured.clone()),
         _ => {
             let path = Path::new(options.plugin);
             let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
@@ -115,9 +113,8 @@ pub async fn run(config: &Config, options: RunOptions<'_>) -> anyhow::Result<Exi
         }
     };
     let plugin = set.plugins.get(&name).context("plugin missing from its own set")?;
-    let rule = plugin.rule().context("not a pricing rule")?;
     let mut priced = PricedCart::new(&cart)?;
-    let (output, report) = rule.price_with_report(&priced.view()).await;
+    let (output, report) = plugin.rule.price_with_report(&priced.view()).await;
     let mut answer = serde_json::json!({
         "plugin": name,
         "time_us": report.elapsed.as_micros() as u64,
@@ -144,6 +141,11 @@ pub async fn run(config: &Config, options: RunOptions<'_>) -> anyhow::Result<Exi
     };
     println!("{}", serde_json::to_string_pretty(&answer)?);
     Ok(code)
+}
+
+/// Whether the `plugin run` argument is a file rather than a configured plugin's name.
+fn is_module_path(arg: &str) -> bool {
+    arg.ends_with(".wasm") || Path::new(arg).components().count() > 1
 }
 
 /// Reads a cart in the cart-JSON format shared with the SDK (`commerce_sdk::Cart::from_json`).

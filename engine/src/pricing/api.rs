@@ -62,9 +62,9 @@ impl AdminPricingApi {
             Some(PurposeDto::Checkout) => Purpose::Checkout,
             _ => Purpose::Display,
         };
-        let version = self.pricing.plugins().current().version.clone();
-        let priced = self.pricing.price(&cart, purpose).await.map_err(pricing_error)?;
-        Ok(Json(PricedCartView::of(&priced, None, &info, version)))
+        let set = self.pricing.plugins().current();
+        let priced = self.pricing.price_with(&set, &cart, purpose).await.map_err(pricing_error)?;
+        Ok(Json(PricedCartView::of(&priced, None, &info, set.version.clone())))
     }
 }
 

@@ -17,7 +17,7 @@ use commerce_pipeline::{Cart, PipelineError, PricedCart};
 use crate::{
     config::OnError,
     metrics::Metrics,
-    plugins::{PluginError, PluginRegistry},
+    plugins::{PluginError, PluginRegistry, PluginSet},
 };
 
 /// Why the cart is priced: decides what a failing `on_error = "skip"` plugin does.
@@ -53,24 +53,29 @@ impl PricingService {
         &self.plugins
     }
 
-    /// Prices `cart` through the current chain. The whole evaluation uses one plugin set, even if
-    /// a reload swaps it meanwhile.
+    /// Prices `cart` through the current chain.
     pub async fn price(&self, cart: &Cart, purpose: Purpose) -> Result<PricedCart, PricingError> {
-        let set = self.plugins.current();
+        self.price_with(&self.plugins.current(), cart, purpose).await
+    }
+
+    /// Prices `cart` through `set`'s chain: the whole evaluation uses that one set even if a
+    /// reload swaps the current one meanwhile, and the caller can say which set priced it.
+    pub async fn price_with(&self, set: &PluginSet, cart: &Cart, purpose: Purpose) -> Result<PricedCart, PricingError> {
         let mut priced = PricedCart::new(cart).map_err(PricingError::InvalidCart)?;
         for plugin in &set.chain {
             let started = Instant::now();
-            let outcome = match plugin.price(&priced.view()).await {
-                Ok(output) => priced.apply(&plugin.name, output).map_err(|error| {
-                    plugin.record_invalid_output();
-                    tracing::warn!(plugin = %plugin.name, %error, "pricing plugin returned an invalid result");
-                    PluginError::invalid_output(&plugin.name, &error)
-                }),
-                Err(error) => Err(error),
-            };
+            let result = plugin.price(&priced.view()).await;
+            let elapsed = started.elapsed();
+            let outcome = result.and_then(|output| {
+                priced.apply(&plugin.name, output).map_err(|error| PluginError::invalid_output(&plugin.name, &error))
+            });
+            // Recorded here, where the outcome is final: an output the pipeline refuses is a
+            // failed call, like a trap.
+            plugin.stats.record(elapsed, outcome.is_ok());
             let label = outcome.as_ref().map_or_else(|e| e.kind.code(), |()| "ok");
-            self.metrics.observe_plugin_call(&plugin.name, label, started.elapsed().as_secs_f64());
+            self.metrics.observe_plugin_call(&plugin.name, label, elapsed.as_secs_f64());
             if let Err(error) = outcome {
+                tracing::warn!(plugin = %plugin.name, code = error.kind.code(), %error, "pricing plugin failed");
                 if purpose == Purpose::Display && plugin.on_error == OnError::Skip {
                     priced.skip(&plugin.name, error.kind.to_string());
                     continue;
