@@ -345,7 +345,11 @@ pub async fn purge_expired<'e>(
     window_ms: i64,
 ) -> sqlx::Result<u64> {
     let a = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1").bind(now).execute(ex).await?;
-    let b = sqlx::query("DELETE FROM password_resets WHERE expires_at < $1").bind(now).execute(ex).await?;
+    // A used link can never be used again (the confirm is conditional on `used_at IS NULL`).
+    let b = sqlx::query("DELETE FROM password_resets WHERE expires_at < $1 OR used_at IS NOT NULL")
+        .bind(now)
+        .execute(ex)
+        .await?;
     let c = sqlx::query("DELETE FROM login_throttle WHERE window_start < $1").bind(now - window_ms).execute(ex).await?;
     Ok(a.rows_affected() + b.rows_affected() + c.rows_affected())
 }
