@@ -22,6 +22,7 @@ mod plugin_cli;
 mod plugin_loading;
 mod plugin_sandbox;
 mod pricing_preview;
+mod processes;
 mod products;
 mod seed;
 mod stock;

@@ -14,6 +14,10 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+mod cleanup;
+mod mail_runner;
+mod smtp;
+
 /// One outbox row, as the tests inspect it.
 #[derive(Debug)]
 struct OutboxRow {
@@ -206,6 +210,7 @@ async fn racing_mail_workers_claim_each_message_once_even_without_the_job_lease(
             clock: app.clock.clone(),
             owner: format!("worker_{name}"),
             lease: Duration::from_secs(60),
+            stop: tokio_util::sync::CancellationToken::new(),
         };
         (job, ctx, mail.file_dir)
     };
