@@ -223,10 +223,52 @@ async fn a_request_without_an_id_gets_a_generated_one() {
     assert_generated_id(&missing, None);
 }
 
-#[tokio::test]
+/// A log sink of this test's own: with `set_default` on a current-thread runtime it receives
+/// exactly the records of the engine this test spawned (its tasks all run on this thread), never
+/// those of the engines other tests run in the same process.
+#[derive(Clone, Default)]
+struct LocalLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LocalLog {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("local log").extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LocalLog {
+    fn records(&self) -> Vec<serde_json::Value> {
+        let bytes = self.0.lock().expect("local log").clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("a JSON log line: {e}: {line}")))
+            .collect()
+    }
+}
+
+/// Guards item 16 of issue 8: the test used to search the process-wide log for lines holding
+/// the id, so a line of its request without the id went unseen. It now collects every record
+/// its own engine writes while serving the request, and each must carry the request span.
+#[tokio::test(flavor = "current_thread")]
 async fn the_request_id_is_on_every_log_line_of_its_request() {
+    use tracing_subscriber::{EnvFilter, layer::SubscriberExt};
     let app = spawn_app().await;
+    // The server logs its start on its first turn: take that turn before collecting.
+    assert_eq!(app.get("/health", None).await.status, 200);
     let id = format!("trace-{}", ulid::Ulid::new());
+    let log = LocalLog::default();
+    let layer = tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(true);
+    let subscriber = tracing_subscriber::registry()
+        .with(EnvFilter::new("debug,sqlx=info,hyper=info,hyper_util=info,reqwest=info,h2=info"))
+        .with(layer.with_writer({
+            let log = log.clone();
+            move || log.clone()
+        }));
+    let guard = tracing::subscriber::set_default(subscriber);
 
     let response = app
         .client
@@ -237,14 +279,46 @@ async fn the_request_id_is_on_every_log_line_of_its_request() {
         .await
         .expect("sent");
     assert_eq!(response.status(), 401);
+    drop(guard);
 
-    let logs = captured_logs();
-    let lines: Vec<&str> = logs.lines().filter(|l| l.contains(&id)).collect();
-    assert!(lines.iter().any(|l| l.contains("login failed")), "the service's line carries the id: {lines:#?}");
+    let records = log.records();
+    assert!(records.len() >= 2, "the request logged its lines here: {records:#?}");
+    for record in &records {
+        let outer = &record["spans"][0];
+        assert_eq!(
+            (outer["name"].as_str(), outer["request_id"].as_str()),
+            (Some("request"), Some(id.as_str())),
+            "every record of the request sits in its span: {record}"
+        );
+    }
+    let message = |r: &serde_json::Value| r["fields"]["message"].as_str().unwrap_or("").to_owned();
+    assert!(records.iter().any(|r| message(r) == "login failed"), "the service's record: {records:#?}");
     assert!(
-        lines.iter().any(|l| l.contains("request completed") && l.contains("\"status\":401")),
-        "the access log line carries the id: {lines:#?}"
+        records.iter().any(|r| message(r) == "request completed" && r["fields"]["status"] == 401),
+        "the access record: {records:#?}"
     );
+}
+
+/// Guards item 14 of issue 8: a run meant for PostgreSQL used to test SQLite when its URL was
+/// empty. The database answers the question itself (`version()` exists on PostgreSQL only).
+#[tokio::test]
+async fn the_suite_runs_on_the_backend_it_was_asked_for() {
+    let asked = match std::env::var("TEST_DATABASE").ok().as_deref() {
+        Some("postgres") => true,
+        Some("sqlite") => false,
+        Some(other) => panic!("TEST_DATABASE={other:?}"),
+        // Not stated (a local `cargo test`): the README's rule, a non-empty URL means PostgreSQL.
+        None => std::env::var("TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()),
+    };
+    let app = spawn_app().await;
+
+    let version =
+        sqlx::query_scalar::<_, String>("SELECT CAST(version() AS TEXT)").fetch_one(app.state.db.pool()).await;
+
+    let on_postgres = version.as_deref().is_ok_and(|v| v.starts_with("PostgreSQL"));
+    assert_eq!(on_postgres, asked, "asked for PostgreSQL: {asked}; the database says {version:?}");
+    let backend = app.state.db.backend();
+    assert_eq!(backend == commerce_engine::db::Backend::Postgres, asked, "{backend:?}");
 }
 
 const SHOP: &str = "https://shop.example.com";
