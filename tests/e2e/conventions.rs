@@ -1,5 +1,5 @@
 //! HTTP conventions every endpoint shares: problem+json for framework errors, the body limit,
-//! request ids, CORS and graceful shutdown.
+//! CORS and graceful shutdown (request ids: `request_ids.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -176,151 +176,6 @@ async fn a_get_without_content_length_is_served_not_411() {
     assert_eq!(app.get("/api/v1/me", Some(&tokens.access)).await.status, 200);
 }
 
-async fn get_with_request_id(app: &TestApp, id: Option<&str>) -> TestResponse {
-    let mut request = app.client.get(app.url("/health"));
-    if let Some(id) = id {
-        request = request.header("x-request-id", id);
-    }
-    TestApp::read(request.send().await.expect("sent")).await
-}
-
-#[track_caller]
-fn assert_generated_id(response: &TestResponse, not: Option<&str>) -> String {
-    let id = response.header("x-request-id").expect("X-Request-Id on every response").to_owned();
-    assert!(ulid::Ulid::from_string(&id).is_ok(), "a generated id is a ULID: {id}");
-    assert_ne!(Some(id.as_str()), not, "the client's unsafe id is not echoed");
-    id
-}
-
-#[tokio::test]
-async fn a_safe_request_id_is_echoed() {
-    let app = spawn_app().await;
-    let sixty_four = "a".repeat(64);
-    for id in ["abc", "Trace-01:span_02.x", "0", sixty_four.as_str()] {
-        let response = get_with_request_id(&app, Some(id)).await;
-        assert_eq!(response.header("x-request-id"), Some(id), "echoes {id:?}");
-    }
-}
-
-#[tokio::test]
-async fn an_unsafe_or_too_long_request_id_is_replaced_by_a_generated_one() {
-    let app = spawn_app().await;
-    let sixty_five = "a".repeat(65);
-    for id in ["has space", "semi;colon", "quote\"d", "{\"json\":1}", "slash/ed", sixty_five.as_str()] {
-        let response = get_with_request_id(&app, Some(id)).await;
-        assert_generated_id(&response, Some(id));
-    }
-}
-
-#[tokio::test]
-async fn a_request_without_an_id_gets_a_generated_one() {
-    let app = spawn_app().await;
-    let first = assert_generated_id(&get_with_request_id(&app, None).await, None);
-    let second = assert_generated_id(&get_with_request_id(&app, None).await, None);
-    assert_ne!(first, second, "each request gets its own id");
-    // Errors carry one too.
-    let missing = app.get("/api/v1/nope", None).await;
-    assert_generated_id(&missing, None);
-}
-
-/// A log sink of this test's own: with `set_default` on a current-thread runtime it receives
-/// exactly the records of the engine this test spawned (its tasks all run on this thread), never
-/// those of the engines other tests run in the same process.
-#[derive(Clone, Default)]
-struct LocalLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LocalLog {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("local log").extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl LocalLog {
-    fn records(&self) -> Vec<serde_json::Value> {
-        let bytes = self.0.lock().expect("local log").clone();
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("a JSON log line: {e}: {line}")))
-            .collect()
-    }
-}
-
-/// Guards item 16 of issue 8: the test used to search the process-wide log for lines holding
-/// the id, so a line of its request without the id went unseen. It now collects every record
-/// its own engine writes while serving the request, and each must carry the request span.
-#[tokio::test(flavor = "current_thread")]
-async fn the_request_id_is_on_every_log_line_of_its_request() {
-    use tracing_subscriber::{EnvFilter, layer::SubscriberExt};
-    let app = spawn_app().await;
-    // The server logs its start on its first turn: take that turn before collecting.
-    assert_eq!(app.get("/health", None).await.status, 200);
-    let id = format!("trace-{}", ulid::Ulid::new());
-    let log = LocalLog::default();
-    let layer = tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(true);
-    let subscriber = tracing_subscriber::registry()
-        .with(EnvFilter::new("debug,sqlx=info,hyper=info,hyper_util=info,reqwest=info,h2=info"))
-        .with(layer.with_writer({
-            let log = log.clone();
-            move || log.clone()
-        }));
-    let guard = tracing::subscriber::set_default(subscriber);
-
-    let response = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .header("x-request-id", &id)
-        .json(&json!({"email": unique_email("ghost"), "password": password()}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), 401);
-    drop(guard);
-
-    let records = log.records();
-    assert!(records.len() >= 2, "the request logged its lines here: {records:#?}");
-    for record in &records {
-        let outer = &record["spans"][0];
-        assert_eq!(
-            (outer["name"].as_str(), outer["request_id"].as_str()),
-            (Some("request"), Some(id.as_str())),
-            "every record of the request sits in its span: {record}"
-        );
-    }
-    let message = |r: &serde_json::Value| r["fields"]["message"].as_str().unwrap_or("").to_owned();
-    assert!(records.iter().any(|r| message(r) == "login failed"), "the service's record: {records:#?}");
-    assert!(
-        records.iter().any(|r| message(r) == "request completed" && r["fields"]["status"] == 401),
-        "the access record: {records:#?}"
-    );
-}
-
-/// Guards item 14 of issue 8: a run meant for PostgreSQL used to test SQLite when its URL was
-/// empty. The database answers the question itself (`version()` exists on PostgreSQL only).
-#[tokio::test]
-async fn the_suite_runs_on_the_backend_it_was_asked_for() {
-    let asked = match std::env::var("TEST_DATABASE").ok().as_deref() {
-        Some("postgres") => true,
-        Some("sqlite") => false,
-        Some(other) => panic!("TEST_DATABASE={other:?}"),
-        // Not stated (a local `cargo test`): the README's rule, a non-empty URL means PostgreSQL.
-        None => std::env::var("TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()),
-    };
-    let app = spawn_app().await;
-
-    let version =
-        sqlx::query_scalar::<_, String>("SELECT CAST(version() AS TEXT)").fetch_one(app.state.db.pool()).await;
-
-    let on_postgres = version.as_deref().is_ok_and(|v| v.starts_with("PostgreSQL"));
-    assert_eq!(on_postgres, asked, "asked for PostgreSQL: {asked}; the database says {version:?}");
-    let backend = app.state.db.backend();
-    assert_eq!(backend == commerce_engine::db::Backend::Postgres, asked, "{backend:?}");
-}
-
 const SHOP: &str = "https://shop.example.com";
 
 async fn preflight(app: &TestApp, origin: &str) -> TestResponse {
@@ -410,29 +265,48 @@ async fn refuses_connections(app: &TestApp) -> bool {
     false
 }
 
+/// Reads from `stream` until `done` says the bytes so far are complete (or the peer closes).
+async fn read_until(stream: &mut tokio::net::TcpStream, done: impl Fn(&[u8]) -> bool) -> String {
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !done(&received) {
+        match tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buffer)).await {
+            Ok(Ok(0)) => break,
+            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+            Ok(Err(e)) => panic!("read: {e}"),
+            Err(_) => panic!("no answer within 30 s; so far: {}", String::from_utf8_lossy(&received)),
+        }
+    }
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+/// Guards item 15 of issue 8: this test used to make a login slow with expensive hashing and
+/// assume it was still running 250 ms later, a timing claim. The request is now held in flight
+/// by its client: the server has asked for the body (`100 Continue`, sent when the handler reads
+/// it), and the body is sent only after the shutdown has begun.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_finishes_in_flight_requests_and_refuses_new_connections() {
-    // Expensive hashing makes a login take a while, so it is still running when we stop.
-    let app = spawn_app_with(|cfg| {
-        cfg.auth.argon2.memory_kib = 19456;
-        cfg.auth.argon2.iterations = 40;
-    })
-    .await;
+    let app = spawn_app().await;
     let (email, pw, _) = app.customer().await;
-    let request = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"email": email, "password": pw}));
-    let in_flight = tokio::spawn(async move { TestApp::read(request.send().await.expect("sent")).await });
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    if in_flight.is_finished() {
-        let early = in_flight.await.expect("request task");
-        panic!("the login should still be running; it answered {} {}", early.status, early.text);
-    }
+    let body = json!({"email": email, "password": pw}).to_string();
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("send head");
+    let interim = read_until(&mut stream, |r| r.windows(4).any(|w| w == b"\r\n\r\n")).await;
+    assert!(interim.starts_with("HTTP/1.1 100"), "the handler asked for the body: {interim}");
 
     app.stop();
 
     assert!(refuses_connections(&app).await, "no new connections once shutdown started");
-    let response = in_flight.await.expect("request task");
-    assert_eq!(response.status, 200, "the in-flight request completes: {}", response.text);
-    assert!(response.body["access_token"].is_string(), "{}", response.text);
+    stream.write_all(body.as_bytes()).await.expect("send body");
+    let response = read_until(&mut stream, |r| String::from_utf8_lossy(r).contains("refresh_token")).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "the in-flight request completes: {response}");
+    assert!(response.contains("access_token"), "{response}");
     assert!(refuses_connections(&app).await, "still refused afterwards");
     let fresh = reqwest::Client::new().get(app.url("/health")).send().await;
     assert!(fresh.is_err(), "a new client cannot reach a stopped engine: {fresh:?}");

@@ -1,13 +1,13 @@
 //! `engine migrate`, `engine seed` and `engine serve` as real processes on the run's database
 //! (PostgreSQL in the PostgreSQL run): concurrent migrations, and the demo catalogue served the
-//! same from SQLite and from the run's backend.
+//! same from SQLite and from the run's backend; and that the run is on the backend it asked for.
 
 use std::{path::Path, process::Stdio, time::Duration};
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{TestDb, engine_bin};
+use crate::helpers::{TestDb, engine_bin, spawn_app};
 
 /// The engine CLI in `dir` on `db_url`, with no inherited `COMMERCE_…` variables.
 fn engine(dir: &Path, db_url: &str, args: &[&str]) -> tokio::process::Command {
@@ -178,4 +178,26 @@ async fn seed_demo_gives_the_same_catalogue_through_the_api_on_sqlite_and_on_the
             a.lines().skip(at.saturating_sub(5)).take(15).collect::<Vec<_>>().join("\n"),
         );
     }
+}
+
+/// Guards item 14 of issue 8: a run meant for PostgreSQL used to test SQLite when its URL was
+/// empty. The database answers the question itself (`version()` exists on PostgreSQL only).
+#[tokio::test]
+async fn the_suite_runs_on_the_backend_it_was_asked_for() {
+    let asked = match std::env::var("TEST_DATABASE").ok().as_deref() {
+        Some("postgres") => true,
+        Some("sqlite") => false,
+        Some(other) => panic!("TEST_DATABASE={other:?}"),
+        // Not stated (a local `cargo test`): the README's rule, a non-empty URL means PostgreSQL.
+        None => std::env::var("TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()),
+    };
+    let app = spawn_app().await;
+
+    let version =
+        sqlx::query_scalar::<_, String>("SELECT CAST(version() AS TEXT)").fetch_one(app.state.db.pool()).await;
+
+    let on_postgres = version.as_deref().is_ok_and(|v| v.starts_with("PostgreSQL"));
+    assert_eq!(on_postgres, asked, "asked for PostgreSQL: {asked}; the database says {version:?}");
+    let backend = app.state.db.backend();
+    assert_eq!(backend == commerce_engine::db::Backend::Postgres, asked, "{backend:?}");
 }
