@@ -3,8 +3,9 @@
 //! A message's lease must outlast its delivery attempt, or another runner could take it over
 //! mid-send and deliver it a second time. So each attempt is bounded by wall time at half the
 //! lease ([`send_deadline`]), leaving the other half for recording the outcome; lettre's own
-//! timeouts (60 s per command) are longer and never the bound that acts. The job checks its stop
-//! token before each message, so a shutdown waits for at most the message in hand.
+//! timeouts (60 s per command) are longer and never the bound that acts. Likewise a run starts no
+//! attempt that could end after the job's own lease. The job checks its stop token before each
+//! message, so a shutdown waits for at most the message in hand.
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 
@@ -37,12 +38,15 @@ impl MailJob {
         let mut report = JobReport::default();
         let now = ctx.clock.now_ms();
         let deadline = send_deadline(ctx.lease);
+        // The run holds the job's lease from about `now`: no attempt starts that could outlive
+        // it, so a second instance never finds the job free while this run is still sending.
+        let last_start = now + crate::clock::millis(ctx.lease) - crate::clock::millis(deadline);
         for id in outbox::due(pool, now, BATCH).await? {
+            let now = ctx.clock.now_ms();
             // Between messages, never inside one: what is not claimed stays due for the next run.
-            if ctx.stop.is_cancelled() {
+            if ctx.stop.is_cancelled() || now > last_start {
                 break;
             }
-            let now = ctx.clock.now_ms();
             let lease_until = now + crate::clock::millis(ctx.lease);
             // Another instance may have taken it since we listed it: skip quietly.
             let Some(message) = outbox::claim(pool, &id, &ctx.owner, now, lease_until).await? else { continue };

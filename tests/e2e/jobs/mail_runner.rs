@@ -119,3 +119,25 @@ async fn a_shutdown_stops_the_mail_job_between_messages() {
     assert_eq!(count_status(&app, "pending", 0).await, 2, "the rest were never claimed");
     assert_eq!(server.pending_arrivals(), 0, "no further message reached the server");
 }
+
+/// A run starts no attempt that could outlast the job's lease (taken when the run began): once
+/// half the lease has gone, the rest of the batch waits for the next run, so another instance
+/// never finds the job free while this run is still sending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_starts_no_attempt_that_could_outlast_the_job_lease() {
+    let mut server = GatedSmtp::start().await;
+    let app = spawn_app_with(smtp_on(server.port)).await;
+    enqueue_messages(&app, 3).await;
+    let jobs = app.state.jobs.clone();
+    let run = tokio::spawn(async move { jobs.run_once("mail").await });
+    server.next_arrival().await;
+
+    app.clock.advance(app.state.config.jobs.lease / 2 + Duration::from_secs(1));
+    server.release(3);
+    let report = run.await.expect("task").expect("job");
+
+    assert_eq!((report.processed, report.failed), (1, 0));
+    assert_eq!(count_status(&app, "pending", 0).await, 2, "left for the next run, unclaimed");
+    assert_eq!(server.pending_arrivals(), 0);
+    assert_eq!(app.run_job("mail").await.processed, 2, "the next run delivers them");
+}
