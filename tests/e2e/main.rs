@@ -25,3 +25,4 @@ mod pricing_preview;
 mod products;
 mod seed;
 mod stock;
+mod throttling;
