@@ -844,6 +844,7 @@ async fn a_delivered_reset_mail_has_its_body_purged_from_the_outbox() {
     let app = spawn_app().await;
     let (email, _, _) = app.customer().await;
     request_reset(&app, &email).await;
+    app.run_job("accounts.password_resets").await;
     let pending: Vec<(Option<String>, String)> =
         sqlx::query_as("SELECT body, status FROM mail_outbox WHERE recipient = $1")
             .bind(&email)

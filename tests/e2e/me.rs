@@ -571,8 +571,9 @@ async fn change_password_spends_outstanding_reset_links() {
     let link = app.reset_token_for(&email).await;
     let new = password();
 
-    let response =
-        app.post("/api/v1/me/password", Some(&tokens.access), json!({"current_password": pw, "new_password": new})).await;
+    let response = app
+        .post("/api/v1/me/password", Some(&tokens.access), json!({"current_password": pw, "new_password": new}))
+        .await;
     assert_eq!(response.status, 200, "{}", response.text);
 
     app.post("/api/v1/auth/password-reset/confirm", None, json!({"token": link, "new_password": password()}))

@@ -145,7 +145,8 @@ async fn concurrent_attempts_on_a_backed_off_account_let_at_most_one_through() {
 
     let tasks: Vec<_> = (0..8)
         .map(|_| {
-            let request = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"email": email, "password": WRONG}));
+            let request =
+                app.client.post(app.url("/api/v1/auth/login")).json(&json!({"email": email, "password": WRONG}));
             tokio::spawn(async move { request.send().await.expect("request sent").status().as_u16() })
         })
         .collect();

@@ -144,7 +144,8 @@ mod tests {
         // Slow on purpose (a few hundred ms), so the hash is surely still running after the drop.
         let slow = Argon2Config { memory_kib: 64 * 1024, iterations: 6, parallelism: 1 };
         let hasher = PasswordHasher::new(cheap(), 1).await.unwrap();
-        let hasher = PasswordHasher { params: Params::new(slow.memory_kib, slow.iterations, 1, None).unwrap(), ..hasher };
+        let hasher =
+            PasswordHasher { params: Params::new(slow.memory_kib, slow.iterations, 1, None).unwrap(), ..hasher };
         let task = {
             let hasher = hasher.clone();
             tokio::spawn(async move { hasher.hash(&SecretString::from("a password to hash".to_owned())).await })

@@ -350,18 +350,15 @@ pub async fn live_reset<'e>(
 
 /// The stored secret `name`, storing `candidate` first if there is none. Race-safe across
 /// instances: the first insert wins and everyone reads the winner.
-pub async fn ensure_secret(
-    pool: &sqlx::AnyPool,
-    name: &str,
-    candidate: &str,
-    now: i64,
-) -> sqlx::Result<String> {
-    sqlx::query("INSERT INTO engine_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .bind(candidate)
-        .bind(now)
-        .execute(pool)
-        .await?;
+pub async fn ensure_secret(pool: &sqlx::AnyPool, name: &str, candidate: &str, now: i64) -> sqlx::Result<String> {
+    sqlx::query(
+        "INSERT INTO engine_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(candidate)
+    .bind(now)
+    .execute(pool)
+    .await?;
     sqlx::query_scalar::<_, String>("SELECT value FROM engine_secrets WHERE name = $1").bind(name).fetch_one(pool).await
 }
 

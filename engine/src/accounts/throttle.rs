@@ -134,7 +134,9 @@ impl AccountService {
 
     /// [`Self::within_limit`] as a 429.
     pub(super) async fn enforce_limit(&self, limit: Limit, subject: &str) -> Result<(), AccountError> {
-        self.within_limit(limit, subject).await?.map_err(|retry_after_secs| AccountError::RateLimited { retry_after_secs })
+        self.within_limit(limit, subject)
+            .await?
+            .map_err(|retry_after_secs| AccountError::RateLimited { retry_after_secs })
     }
 }
 

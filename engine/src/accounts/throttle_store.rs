@@ -55,7 +55,11 @@ pub async fn claim<'e>(ex: impl Executor<'e, Database = Any>, key: &str, now: i6
 }
 
 pub async fn block_until<'e>(ex: impl Executor<'e, Database = Any>, key: &str, until: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE login_throttle SET blocked_until = $1 WHERE key = $2").bind(until).bind(key).execute(ex).await?;
+    sqlx::query("UPDATE login_throttle SET blocked_until = $1 WHERE key = $2")
+        .bind(until)
+        .bind(key)
+        .execute(ex)
+        .await?;
     Ok(())
 }
 
