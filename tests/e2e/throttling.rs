@@ -233,3 +233,16 @@ async fn reset_requests_over_the_email_or_address_limit_answer_202_and_send_noth
     let mailed = others.iter().filter(|e| app.mails().iter().any(|m| m.contains(e.as_str()))).count();
     assert_eq!(mailed, 3, "three per address per window");
 }
+
+/// Guards: the replaced `server.trust_forwarded_for` is refused with a message that points at
+/// `server.trusted_proxies` (silently ignoring it would drop an operator's proxy setting).
+#[tokio::test]
+async fn the_old_trust_forwarded_for_key_is_refused_naming_trusted_proxies() {
+    let error = commerce_engine::config::load_from_str("[server]\ntrust_forwarded_for = true\n").expect_err("refused");
+    assert!(
+        error.problems.iter().any(|p| p.contains("server.trust_forwarded_for") && p.contains("server.trusted_proxies")),
+        "{error}"
+    );
+    let bad = commerce_engine::config::load_from_str("[server]\ntrusted_proxies = [\"proxy.local\"]\n");
+    assert!(bad.expect_err("refused").problems.iter().any(|p| p.contains("server.trusted_proxies")));
+}
