@@ -184,7 +184,7 @@ async fn bad_config_stops_every_command_not_just_the_check() {
 }
 
 #[tokio::test]
-async fn production_refuses_the_development_jwt_secret_and_the_log_mailer() {
+async fn production_refuses_a_missing_jwt_secret_and_the_log_mailer() {
     let dir = tempfile::tempdir().expect("temp dir");
 
     let run = engine(dir.path(), &["config", "check"], &[("COMMERCE_ENVIRONMENT", "production")], None).await;
