@@ -28,3 +28,4 @@ mod products;
 mod request_ids;
 mod seed;
 mod stock;
+mod throttling;

@@ -46,11 +46,14 @@ fn unreachable_smtp(cfg: &mut Config) {
     cfg.mail.smtp.security = SmtpSecurity::None;
 }
 
-/// Registers a customer and asks for a password reset, which queues one message to them.
+/// Registers a customer and asks for a password reset, which (once the reset job has run) queues
+/// one message to them.
 async fn queue_reset_mail(app: &TestApp) -> String {
     let (email, _, _) = app.customer().await;
     let response = app.post("/api/v1/auth/password-reset", None, json!({"email": email})).await;
     assert_eq!(response.status, 202, "{}", response.text);
+    // The request is only queued; this job writes the message to the outbox.
+    app.run_job("accounts.password_resets").await;
     email
 }
 
