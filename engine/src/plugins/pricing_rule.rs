@@ -11,7 +11,7 @@ use wasmtime::{
 
 use super::{
     error::{PluginError, PluginErrorKind},
-    sandbox::{CallState, classify},
+    sandbox::{CallState, classify, guest_text},
 };
 use crate::config::PluginLimits;
 
@@ -92,7 +92,7 @@ impl PricingRulePlugin {
                 rule.commerce_plugin_lifecycle().call_validate_settings(store, &settings).await
             })
             .await?;
-        verdict.map_err(|message| self.error(PluginErrorKind::SettingsRejected { message }))
+        verdict.map_err(|message| self.error(PluginErrorKind::SettingsRejected { message: guest_text(&message) }))
     }
 
     /// Prices `cart` (as priced so far). The output is converted but not yet validated: the
@@ -110,7 +110,7 @@ impl PricingRulePlugin {
             .call(&mut fuel_used, async |store, rule| rule.commerce_plugin_pricing().call_price(store, &cart).await)
             .await;
         let output = output
-            .and_then(|o| o.map(RuleOutput::from).map_err(|message| self.error(PluginErrorKind::Failed { message })));
+            .and_then(|o| o.map(RuleOutput::from).map_err(|message| self.error(PluginErrorKind::Failed { message: guest_text(&message) })));
         (output, CallReport { elapsed: started.elapsed(), fuel_used })
     }
 
@@ -149,9 +149,23 @@ impl PricingRulePlugin {
             })
         });
 
-        let result = match self.pre.instantiate_async(&mut store).await {
-            Ok(rule) => f(&mut store, &rule).await,
-            Err(error) => Err(error),
+        // The wall-clock bound, host waits included: epochs interrupt only running guest code,
+        // so a guest parked in a host future (a `wasi:clocks` pollable behind
+        // `std::thread::sleep`, later an outbound HTTP call) would otherwise outlive its deadline
+        // and hold its pool slot. Dropping wasmtime's call future at the deadline is safe: its
+        // `Drop` (`FiberFuture` → `StoreFiber::dispose`, wasmtime 48 `runtime/fiber.rs`) resumes
+        // the fiber with a "future dropped" error so the guest unwinds, and returns the fiber
+        // stack to the pool; the store, and with it the instance's pool slot, is dropped when
+        // this function returns. The instance is never called again.
+        let run = async {
+            match self.pre.instantiate_async(&mut store).await {
+                Ok(rule) => f(&mut store, &rule).await,
+                Err(error) => Err(error),
+            }
+        };
+        let Ok(result) = tokio::time::timeout_at(deadline.into(), run).await else {
+            store.data_mut().flush_output();
+            return Err(self.error(PluginErrorKind::Timeout { timeout_ms: self.limits.timeout_ms }));
         };
         if let Some(start) = initial_fuel
             && let Ok(left) = store.get_fuel()
