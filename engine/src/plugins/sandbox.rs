@@ -281,7 +281,9 @@ pub(crate) fn classify(
     // A trap's own description ("call stack exhausted", "integer divide by zero", …); the
     // error's outer context is only "error while executing at wasm backtrace:" and the frames.
     if let Some(trap) = error.downcast_ref::<Trap>() {
-        return PluginErrorKind::Trapped { message: trap.to_string() };
+        let text = trap.to_string();
+        let message = text.strip_prefix("wasm trap: ").unwrap_or(&text).to_owned();
+        return PluginErrorKind::Trapped { message };
     }
     let text = format!("{error:#}");
     if text.contains("maximum concurrent limit") {
