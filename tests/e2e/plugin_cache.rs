@@ -110,7 +110,8 @@ async fn an_entry_swapped_for_another_modules_is_recompiled_not_run() {
         })
         .await,
     );
-    let (tiers_entry, panic_entry) = (entry_of(&cache, &wasm("volume-tiers")), entry_of(&cache, &wasm("fixture-panic")));
+    let (tiers_entry, panic_entry) =
+        (entry_of(&cache, &wasm("volume-tiers")), entry_of(&cache, &wasm("fixture-panic")));
     std::fs::copy(&panic_entry, &tiers_entry).expect("swap the entry");
 
     let app = spawn_app_with(|config| {
@@ -122,7 +123,12 @@ async fn an_entry_swapped_for_another_modules_is_recompiled_not_run() {
     let socks = id(&simple_product(&app, &staff, "Socks", 25_000, 100).await["variants"][0]);
     let priced = app.post(PREVIEW, Some(&staff), cart(&[(&socks, 6)], &[], "KA")).await;
 
-    assert_eq!((priced.status.as_u16(), &priced.body["total"]), (200, &json!(142_500)), "tiers priced: {}", priced.text);
+    assert_eq!(
+        (priced.status.as_u16(), &priced.body["total"]),
+        (200, &json!(142_500)),
+        "tiers priced: {}",
+        priced.text
+    );
     let listed = app.get(ADMIN_PLUGINS, Some(&staff)).await;
     assert_eq!(listed.body["plugins"][0]["compiled"], "fresh", "{}", listed.text);
     let warned = captured_logs().lines().any(|line| {

@@ -109,8 +109,10 @@ impl PricingRulePlugin {
         let output = self
             .call(&mut fuel_used, async |store, rule| rule.commerce_plugin_pricing().call_price(store, &cart).await)
             .await;
-        let output = output
-            .and_then(|o| o.map(RuleOutput::from).map_err(|message| self.error(PluginErrorKind::Failed { message: guest_text(&message) })));
+        let output = output.and_then(|o| {
+            o.map(RuleOutput::from)
+                .map_err(|message| self.error(PluginErrorKind::Failed { message: guest_text(&message) }))
+        });
         (output, CallReport { elapsed: started.elapsed(), fuel_used })
     }
 

@@ -56,7 +56,10 @@ pub async fn run(store: &StoreConfig) -> anyhow::Result<Vec<Summary>> {
     ensure!(spin_module().is_file(), "{} is missing: run `cargo xtask plugins`", spin_module().display());
     let cart = super::carts::generate(10, store)?;
     let dir = tempfile::tempdir().context("temp dir")?;
-    Ok(vec![health_during_spin(&dir.path().join("health"), &cart).await?, refused(&dir.path().join("busy"), &cart).await?])
+    Ok(vec![
+        health_during_spin(&dir.path().join("health"), &cart).await?,
+        refused(&dir.path().join("busy"), &cart).await?,
+    ])
 }
 
 async fn health_during_spin(dir: &Path, cart: &Cart) -> anyhow::Result<Summary> {
@@ -128,7 +131,8 @@ pub fn print_targets(rows: &[Summary]) {
         );
     }
     if let Some(busy) = rows.iter().find(|r| r.scenario == "refused busy call") {
-        let verdict = if busy.requests > 0 && busy.errors == 0 && busy.max < REFUSED_TARGET { "MET" } else { "NOT MET" };
+        let verdict =
+            if busy.requests > 0 && busy.errors == 0 && busy.max < REFUSED_TARGET { "MET" } else { "NOT MET" };
         println!(
             "target: a call beyond the instance pool refused in < {} ms: {verdict} (max {:.2} ms, {} refused, {} not refused)",
             report::millis(REFUSED_TARGET),
