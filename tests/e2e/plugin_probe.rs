@@ -95,7 +95,9 @@ async fn a_panic_message_in_a_detail_is_short_and_free_of_control_characters() {
 /// 1 KiB (the record cap alone) were kept before, 64 KiB of log lines per call.
 #[tokio::test]
 async fn a_chatty_rule_gets_its_log_records_capped_in_bytes_and_the_rest_counted() {
-    let (app, staff, body) = app_with(vec![("chatty_bytes", plugin("fixture-chatty", json!({})))], true).await;
+    // A deadline far from the call's ~40 ms, which a loaded machine stretches several times.
+    let chatty = with(plugin("fixture-chatty", json!({})), |p| p.limits.timeout_ms = 5_000);
+    let (app, staff, body) = app_with(vec![("chatty_bytes", chatty)], true).await;
 
     let response = app.post(PREVIEW, Some(&staff), body).await;
 

@@ -92,6 +92,11 @@ impl CallState {
     }
 
     pub fn log(&mut self, level: tracing::Level, message: &str, fields: &[(String, String)]) {
+        // Cheap refusals first: a chatty plugin's excess records must cost it next to nothing.
+        if self.logs_kept >= LOG_RECORDS_CAP || self.log_bytes >= LOG_BYTES_CAP {
+            self.logs_dropped += 1;
+            return;
+        }
         let message = truncate(message, LOG_TEXT_CAP);
         let fields: Vec<String> = fields
             .iter()
@@ -100,7 +105,9 @@ impl CallState {
             .collect();
         let fields = fields.join(" ");
         let bytes = message.len() + fields.len();
-        if self.logs_kept >= LOG_RECORDS_CAP || self.log_bytes + bytes > LOG_BYTES_CAP {
+        if self.log_bytes + bytes > LOG_BYTES_CAP {
+            // Nothing more fits: later records take the cheap refusal above.
+            self.log_bytes = LOG_BYTES_CAP;
             self.logs_dropped += 1;
             return;
         }
