@@ -11,7 +11,7 @@ use wasmtime::{
 
 use super::{
     error::{PluginError, PluginErrorKind},
-    sandbox::{CallState, classify, guest_text},
+    sandbox::{CallState, classify, guest_text, within_deadline},
 };
 use crate::config::PluginLimits;
 
@@ -151,21 +151,14 @@ impl PricingRulePlugin {
             })
         });
 
-        // The wall-clock bound, host waits included: epochs interrupt only running guest code,
-        // so a guest parked in a host future (a `wasi:clocks` pollable behind
-        // `std::thread::sleep`, later an outbound HTTP call) would otherwise outlive its deadline
-        // and hold its pool slot. Dropping wasmtime's call future at the deadline is safe: its
-        // `Drop` (`FiberFuture` → `StoreFiber::dispose`, wasmtime 48 `runtime/fiber.rs`) resumes
-        // the fiber with a "future dropped" error so the guest unwinds, and returns the fiber
-        // stack to the pool; the store, and with it the instance's pool slot, is dropped when
-        // this function returns. The instance is never called again.
+        // Epochs stop running guest code; `within_deadline` also stops a guest waiting in the host.
         let run = async {
             match self.pre.instantiate_async(&mut store).await {
                 Ok(rule) => f(&mut store, &rule).await,
                 Err(error) => Err(error),
             }
         };
-        let Ok(result) = tokio::time::timeout_at(deadline.into(), run).await else {
+        let Some(result) = within_deadline(deadline, run).await else {
             store.data_mut().flush_output();
             return Err(self.error(PluginErrorKind::Timeout { timeout_ms: self.limits.timeout_ms }));
         };

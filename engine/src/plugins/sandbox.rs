@@ -267,6 +267,21 @@ impl tokio::io::AsyncWrite for CapturedOutput {
     }
 }
 
+/// Runs one guest call (instantiation included) until `deadline`; `None` when the deadline came
+/// first. Every call of every world goes through it (pricing rules now, gateway calls next), so
+/// `limits.timeout_ms` means one thing: wall time, host waits included.
+///
+/// Epochs interrupt only running guest code, so a guest parked in a host future (a
+/// `wasi:clocks` pollable behind `std::thread::sleep`, later an outbound HTTP call) would
+/// otherwise outlive its deadline and hold its pool slot. Dropping wasmtime's call future at the
+/// deadline is safe: its `Drop` (`FiberFuture` → `StoreFiber::dispose`, wasmtime 48
+/// `runtime/fiber.rs`) resumes the fiber with a "future dropped" error so the guest unwinds, and
+/// returns the fiber stack to the pool. The caller then drops the store, which frees the
+/// instance's pool slot; the instance is never called again.
+pub(crate) async fn within_deadline<T>(deadline: std::time::Instant, call: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout_at(deadline.into(), call).await.ok()
+}
+
 /// What a failed wasmtime call means, from the error and what the sandbox saw.
 pub(crate) fn classify(
     error: &wasmtime::Error,
