@@ -35,7 +35,10 @@ use crate::{
     clock::{SharedClock, SystemClock},
     config::Config,
     db::Db,
-    http::middleware::{BodyLimit, Observe},
+    http::{
+        middleware::{BodyLimit, Observe},
+        text::NameTextFields,
+    },
     jobs::Runner,
     mail::{job::MailJob, transport::Mailer},
     metrics::Metrics,
@@ -175,6 +178,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
 /// The whole HTTP application: routes, docs and middleware.
 pub fn routes(state: &AppState) -> impl poem::Endpoint<Output = poem::Response> + use<> {
     let api = openapi(state);
+    let names = NameTextFields::new(&api.spec());
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
     let config = &state.config.server;
@@ -199,6 +203,7 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint<Output = poem::Response> 
         .nest("/docs", docs)
         .nest("/", api)
         .with(InvalidateOnWrite(state.catalog_generation.clone()))
+        .with(names)
         .with(BodyLimit(config.body_limit))
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(Observe { metrics: state.metrics.clone(), trust_forwarded_for: config.trust_forwarded_for })

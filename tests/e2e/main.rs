@@ -10,6 +10,7 @@ mod auth;
 mod categories;
 mod cli;
 mod conventions;
+mod input;
 mod jobs;
 mod leaks;
 mod list_cache;

@@ -7,7 +7,7 @@ use poem_openapi::{OpenApi, param::Path, param::Query, payload::Json};
 use super::{AccountTags, dto::*};
 use crate::{
     accounts::{AccountService, Caller, model::Role},
-    http::{pagination, problem::ApiError, security::BearerAuth},
+    http::{pagination, problem::ApiError, security::BearerAuth, text::Text},
 };
 
 pub struct AdminCustomersApi {
@@ -30,7 +30,7 @@ impl AdminCustomersApi {
         &self,
         auth: BearerAuth,
         role: Query<Option<RoleDto>>,
-        email: Query<Option<String>>,
+        email: Query<Option<Text>>,
         limit: Query<Option<i64>>,
         cursor: Query<Option<String>>,
     ) -> Result<Json<UserList>, ApiError> {
@@ -51,7 +51,7 @@ impl AdminCustomersApi {
 
     /// One account
     #[oai(path = "/:id", method = "get", operation_id = "admin_customers_get")]
-    async fn get(&self, auth: BearerAuth, id: Path<String>) -> Result<Json<UserView>, ApiError> {
+    async fn get(&self, auth: BearerAuth, id: Path<Text>) -> Result<Json<UserView>, ApiError> {
         self.staff(&auth).await?;
         Ok(Json(self.accounts.user(&id.0).await?.into()))
     }
@@ -64,7 +64,7 @@ impl AdminCustomersApi {
     async fn update(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Text>,
         body: Json<UserPatch>,
     ) -> Result<Json<UserView>, ApiError> {
         let caller = self.staff(&auth).await?;
