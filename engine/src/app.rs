@@ -162,7 +162,12 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
             clock: state.clock.clone(),
         },
         AdminPluginsApi { accounts: state.accounts.clone(), plugins: state.plugins.clone() },
-        OpsApi { db: state.db.clone(), metrics: state.metrics.clone() },
+        OpsApi {
+            db: state.db.clone(),
+            metrics: state.metrics.clone(),
+            metrics_access: state.config.server.metrics,
+            metrics_token: state.config.server.metrics_token.clone(),
+        },
     );
     OpenApiService::new(apis, "Commerce Engine", env!("CARGO_PKG_VERSION"))
         .description(

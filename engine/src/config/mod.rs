@@ -57,7 +57,23 @@ pub struct ServerConfig {
     #[serde(with = "duration")]
     pub shutdown_timeout: Duration,
     pub trust_forwarded_for: bool,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsAccess,
+    /// The bearer token `/metrics` wants when `metrics = "token"`.
+    #[serde(with = "redacted")]
+    pub metrics_token: SecretString,
     pub cors: CorsConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsAccess {
+    /// Anyone who reaches the port (the default, as before).
+    Public,
+    /// Only with `Authorization: Bearer <server.metrics_token>`.
+    Token,
+    /// Not served: 404.
+    Off,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
