@@ -101,13 +101,15 @@ fn extract(figment: &Figment) -> Result<Config, ConfigError> {
 
 /// Keys whose values are secrets: their values never appear in an error message. Besides the
 /// known ones (`auth.jwt_secret`, `database.url`, `mail.smtp.password`, `server.metrics_token`,
-/// `plugins.<name>.secrets.*`), any key that names a secret, password or token, so a secret
-/// added later is covered without remembering this list.
+/// `plugins.<name>.secrets.*`), any key ending in `secret`, `password` or `token`, so a secret
+/// added later is covered without remembering this list (`password_reset_url` is not one).
 pub(super) fn is_secret_key(key: &str) -> bool {
     let lower = key.to_ascii_lowercase();
     lower == "database.url"
         || lower.split('.').any(|part| part == "secrets")
-        || ["secret", "password", "token"].iter().any(|word| lower.rsplit('.').next().is_some_and(|k| k.contains(word)))
+        || ["secret", "password", "token"]
+            .iter()
+            .any(|word| lower.rsplit('.').next().is_some_and(|k| k.ends_with(word)))
 }
 
 /// figment's message for a bad value quotes it (`found string "abc"`); for a secret key only
@@ -221,4 +223,19 @@ fn dict_at_ref<'a>(tree: &'a Dict, path: &[String]) -> Option<&'a Dict> {
         }
     }
     Some(current)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secret_keys_are_recognised() {
+        for key in
+            ["auth.jwt_secret", "database.url", "mail.smtp.password", "server.metrics_token", "plugins.x.secrets.k"]
+        {
+            assert!(super::is_secret_key(key), "{key}");
+        }
+        for key in ["auth.password_reset_url", "database.max_connections", "plugins.x.settings.token_count"] {
+            assert!(!super::is_secret_key(key), "{key}");
+        }
+    }
 }
