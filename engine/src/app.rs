@@ -1,10 +1,7 @@
 //! Wiring: the application state, the HTTP routes and middleware, and the server.
 //! `Application::build` binds the listener first, so tests can ask for port 0 and read the port.
 
-use std::{
-    net::SocketAddr,
-    sync::{Arc, atomic::AtomicU64},
-};
+use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use poem::{
@@ -29,7 +26,7 @@ use crate::{
         },
         products::{
             AdminProductsApi, ProductService, ProductsApi,
-            cache::{InvalidateOnWrite, ListCache},
+            cache::{CatalogChanges, ListCache},
             dto::ProductCardList,
         },
     },
@@ -39,6 +36,7 @@ use crate::{
     http::{
         client_addr::TrustedProxies,
         middleware::{BodyLimit, Observe},
+        text::NameTextFields,
     },
     jobs::Runner,
     mail::{job::MailJob, transport::Mailer},
@@ -58,9 +56,8 @@ pub struct AppState {
     pub accounts: Arc<AccountService>,
     pub categories: Arc<CategoryService>,
     pub products: Arc<ProductService>,
-    /// Storefront list pages cached in memory; `catalog_generation` invalidates them.
+    /// Storefront list pages cached in memory; committed catalog writes invalidate them.
     pub product_lists: Arc<ListCache<ProductCardList>>,
-    pub catalog_generation: Arc<AtomicU64>,
     pub jobs: Runner,
     /// The loaded WebAssembly plugins (swapped atomically on reload).
     pub plugins: Arc<PluginRegistry>,
@@ -100,13 +97,15 @@ impl AppState {
             db.migrate().await?;
         }
         let accounts = Arc::new(AccountService::new(db.clone(), clock.clone(), &config.auth).await?);
-        let categories = Arc::new(CategoryService::new(db.clone(), clock.clone()));
-        let products = Arc::new(ProductService::new(db.clone(), clock.clone(), config.store.currency.clone()));
-        let catalog_generation = Arc::new(AtomicU64::new(0));
+        let changes = CatalogChanges::default();
+        let categories = Arc::new(CategoryService::new(db.clone(), clock.clone(), changes.clone()));
+        let products =
+            Arc::new(ProductService::new(db.clone(), clock.clone(), config.store.currency.clone(), changes.clone()));
         let product_lists = Arc::new(ListCache::new(
             config.catalog.list_cache_ttl,
             config.catalog.list_cache_entries,
-            catalog_generation.clone(),
+            changes,
+            clock.clone(),
         ));
         let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail configuration")?);
         let mut jobs =
@@ -127,7 +126,6 @@ impl AppState {
             categories,
             products,
             product_lists,
-            catalog_generation,
             jobs,
             plugins,
             pricing,
@@ -167,7 +165,12 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
             clock: state.clock.clone(),
         },
         AdminPluginsApi { accounts: state.accounts.clone(), plugins: state.plugins.clone() },
-        OpsApi { db: state.db.clone(), metrics: state.metrics.clone() },
+        OpsApi {
+            db: state.db.clone(),
+            metrics: state.metrics.clone(),
+            metrics_access: state.config.server.metrics,
+            metrics_token: state.config.server.metrics_token.clone(),
+        },
     );
     OpenApiService::new(apis, "Commerce Engine", env!("CARGO_PKG_VERSION"))
         .description(
@@ -180,6 +183,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
 /// The whole HTTP application: routes, docs and middleware.
 pub fn routes(state: &AppState) -> impl poem::Endpoint<Output = poem::Response> + use<> {
     let api = openapi(state);
+    let names = NameTextFields::new(&api.spec());
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
     let config = &state.config.server;
@@ -203,7 +207,7 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint<Output = poem::Response> 
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
-        .with(InvalidateOnWrite(state.catalog_generation.clone()))
+        .with(names)
         .with(BodyLimit(config.body_limit))
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(Observe { metrics: state.metrics.clone(), trusted_proxies: TrustedProxies::new(&config.trusted_proxies) })

@@ -1,9 +1,13 @@
 //! Operations endpoints: `/health` (the process answers), `/ready` (the database answers) and
 //! `/metrics` (Prometheus text).
 
+use poem::{Request, http::header};
 use poem_openapi::{ApiResponse, OpenApi, Tags, payload::PlainText};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
-use crate::{db::Db, http::problem::ApiError, metrics::Metrics};
+use crate::{config::MetricsAccess, db::Db, http::problem::ApiError, metrics::Metrics};
 
 #[derive(Tags)]
 enum OpsTags {
@@ -14,6 +18,36 @@ enum OpsTags {
 pub struct OpsApi {
     pub db: Db,
     pub metrics: Metrics,
+    /// `server.metrics` and, for `token`, `server.metrics_token`.
+    pub metrics_access: MetricsAccess,
+    pub metrics_token: SecretString,
+}
+
+impl OpsApi {
+    /// Whether the request may read `/metrics`.
+    fn metrics_allowed(&self, req: &Request) -> Result<(), ApiError> {
+        match self.metrics_access {
+            MetricsAccess::Public => Ok(()),
+            MetricsAccess::Off => Err(ApiError::not_found("metrics")),
+            MetricsAccess::Token => {
+                let given = req
+                    .headers()
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .unwrap_or("");
+                // Hash both sides first: the comparison is then constant time over equal
+                // lengths, so neither the token's content nor its length leaks through timing.
+                let expected = Sha256::digest(self.metrics_token.expose_secret().as_bytes());
+                let matches: bool = Sha256::digest(given.trim().as_bytes()).ct_eq(&expected).into();
+                if matches && !self.metrics_token.expose_secret().is_empty() {
+                    Ok(())
+                } else {
+                    Err(ApiError::unauthenticated("a valid metrics bearer token is required"))
+                }
+            }
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -57,15 +91,18 @@ impl OpsApi {
     /// Metrics
     ///
     /// Prometheus text format: requests and latency by route and status, the database pool,
-    /// background jobs.
+    /// background jobs. `server.metrics` decides who may read it: anyone (`public`), a caller
+    /// with `Authorization: Bearer <server.metrics_token>` (`token`; else 401), or nobody
+    /// (`off`; 404).
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
-    async fn metrics(&self) -> PlainText<String> {
+    async fn metrics(&self, req: &Request) -> Result<PlainText<String>, ApiError> {
+        self.metrics_allowed(req)?;
         let pool = self.db.pool();
         let idle = i64::try_from(pool.num_idle()).unwrap_or(i64::MAX);
         let size = i64::from(pool.size());
         self.metrics.db_pool_connections.with_label_values(&["idle"]).set(idle);
         self.metrics.db_pool_connections.with_label_values(&["in_use"]).set(size - idle);
         self.metrics.db_pool_max.set(i64::from(pool.options().get_max_connections()));
-        PlainText(self.metrics.render())
+        Ok(PlainText(self.metrics.render()))
     }
 }

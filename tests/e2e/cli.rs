@@ -118,6 +118,85 @@ async fn config_check_prints_the_effective_config_with_secrets_redacted() {
     assert!(!all.contains("unknown key"), "{}", run.output());
 }
 
+/// Guards: `?password=` in `database.url` was printed as is by `config check`.
+#[tokio::test]
+async fn config_check_masks_a_password_given_as_a_url_query_parameter() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("postgres://shop@db.internal:5432/shop?sslmode=require&password={DB_PASSWORD}");
+
+    let run = engine(dir.path(), &["config", "check"], &[("COMMERCE_DATABASE__URL", &url)], None).await;
+
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    assert!(!run.output().contains(DB_PASSWORD), "leaked:\n{}", run.output());
+    assert_eq!(
+        toml_value(&run.stdout, "database", "url").as_deref(),
+        Some("postgres://shop@db.internal:5432/shop?sslmode=require&password=[redacted]"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Guards: figment's type errors quote the bad value (`found unsigned int 4242…`), so a secret of
+/// the wrong type, or a TOML syntax error on a secret's line, was printed in the error.
+#[tokio::test]
+async fn bad_secret_values_are_named_but_never_printed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_config(
+        dir.path(),
+        r#"
+        [mail.smtp]
+        password = 4242424242
+        [plugins.tiers]
+        module = "tiers.wasm"
+        [plugins.tiers.secrets]
+        api_key = ["s3cret-in-a-list"]
+        "#,
+    );
+    let env = [
+        ("COMMERCE_CONFIG", file.as_str()),
+        ("COMMERCE_AUTH__JWT_SECRET", "[\"jwt-s3cret-list\"]"),
+        ("COMMERCE_SERVER__METRICS_TOKEN", "{a = \"token-s3cret\"}"),
+        ("COMMERCE_DATABASE__MAX_CONNECTIONS", "abc"),
+    ];
+
+    let run = engine(dir.path(), &["config", "check"], &env, None).await;
+
+    assert_eq!(run.code, Some(2), "{}", run.output());
+    for key in ["mail.smtp.password", "plugins.tiers.secrets.api_key", "auth.jwt_secret", "server.metrics_token"] {
+        assert!(run.stderr.contains(&format!("`{key}`:")), "`{key}` named:\n{}", run.output());
+    }
+    for secret in ["4242424242", "s3cret-in-a-list", "jwt-s3cret-list", "token-s3cret"] {
+        assert!(!run.output().contains(secret), "`{secret}` leaked:\n{}", run.output());
+    }
+    // Values of other keys are still quoted: they help and hide nothing.
+    assert!(run.stderr.contains("abc"), "{}", run.output());
+
+    let broken = write_config(dir.path(), "[auth]\njwt_secret = \"unterminated-s3cret\n");
+    let run = engine(dir.path(), &["config", "check"], &[("COMMERCE_CONFIG", &broken)], None).await;
+    assert_eq!(run.code, Some(2), "{}", run.output());
+    assert!(!run.output().contains("unterminated-s3cret"), "leaked:\n{}", run.output());
+}
+
+/// Guards: the plugin reload's 422 carried the configuration errors verbatim, secrets included.
+#[tokio::test]
+async fn a_refused_plugin_reload_does_not_echo_secret_values() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("engine.toml");
+    std::fs::write(&file, "").expect("write config");
+    let app = spawn_app_reloading_from(&file).await;
+    let staff = app.staff().await;
+    std::fs::write(&file, "[mail.smtp]\npassword = 4242424242\n[plugins.tiers.secrets]\nkey = 7777777777\n")
+        .expect("rewrite config");
+
+    let refused = app.post("/api/v1/admin/plugins/reload", Some(&staff.access), json!({})).await;
+
+    refused.assert_problem(422, "plugin_load_failed");
+    assert!(refused.text.contains("mail.smtp.password"), "{}", refused.text);
+    for secret in ["4242424242", "7777777777"] {
+        assert!(!refused.text.contains(secret), "`{secret}` leaked: {}", refused.text);
+    }
+}
+
 #[tokio::test]
 async fn the_config_flag_names_the_file_too() {
     let dir = tempfile::tempdir().expect("temp dir");

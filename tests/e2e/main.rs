@@ -11,6 +11,7 @@ mod auth;
 mod categories;
 mod cli;
 mod conventions;
+mod input;
 mod jobs;
 mod leaks;
 mod list_cache;

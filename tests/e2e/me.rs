@@ -158,12 +158,13 @@ async fn patch_me_with_too_long_or_control_character_names_returns_422() {
     let app = spawn_app().await;
     let (_, _, tokens) = app.customer().await;
 
-    let response = app
-        .patch("/api/v1/me", Some(&tokens.access), json!({"first_name": "a".repeat(101), "last_name": "a\u{7}b"}))
-        .await;
+    // A refused character is found while the body is read, before the length checks run, so
+    // the two problems come from two requests.
+    let long = app.patch("/api/v1/me", Some(&tokens.access), json!({"first_name": "a".repeat(101)})).await;
+    let bell = app.patch("/api/v1/me", Some(&tokens.access), json!({"last_name": "a\u{7}b"})).await;
 
-    assert_field_error(&response, "first_name");
-    assert_field_error(&response, "last_name");
+    assert_field_error(&long, "first_name");
+    assert_field_error(&bell, "last_name");
 }
 
 #[tokio::test]

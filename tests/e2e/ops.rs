@@ -3,6 +3,8 @@
 
 use std::{path::PathBuf, time::Duration};
 
+use commerce_engine::config::MetricsAccess;
+use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -225,4 +227,55 @@ fn with_ci_a_missing_snapshot_fails_and_updating_is_refused() {
     assert_eq!(std::fs::read_to_string(&missing).expect("written"), "{}\n");
     assert_eq!(check_snapshot(&present, "{}\n", false, true), Ok(()));
     assert_eq!(check_snapshot(&present, "{}\n", true, false), Ok(()), "equal documents pass under CI");
+}
+
+/// Guards `server.metrics = "token"`: without the configured bearer token (missing, wrong, or
+/// another scheme) `/metrics` is 401 and shows nothing; with it, the usual text.
+#[tokio::test]
+async fn metrics_behind_a_token_need_that_bearer_token() {
+    let token = "metrics-token-0123456789abcdef";
+    let app = spawn_app_with(|cfg| {
+        cfg.server.metrics = MetricsAccess::Token;
+        cfg.server.metrics_token = SecretString::from(token);
+    })
+    .await;
+
+    for auth in [None, Some("wrong-token-0123456789abcdef"), Some(&token[..token.len() - 1])] {
+        let response = app.get("/metrics", auth).await;
+        response.assert_problem(401, "unauthenticated");
+        assert!(!response.text.contains("http_requests_total"), "{}", response.text);
+    }
+    let basic = app.client.get(app.url("/metrics")).header("authorization", format!("Basic {token}")).send().await;
+    assert_eq!(basic.unwrap().status(), 401);
+
+    let response = app.get("/metrics", Some(token)).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert!(response.text.contains("http_requests_total"), "{}", response.text);
+}
+
+/// Guards `server.metrics = "off"`: 404, even with a token; the rest of the API is unaffected.
+#[tokio::test]
+async fn metrics_turned_off_are_404() {
+    let app = spawn_app_with(|cfg| {
+        cfg.server.metrics = MetricsAccess::Off;
+        cfg.server.metrics_token = SecretString::from("metrics-token-0123456789abcdef");
+    })
+    .await;
+    app.get("/metrics", None).await.assert_problem(404, "not_found");
+    app.get("/metrics", Some("metrics-token-0123456789abcdef")).await.assert_problem(404, "not_found");
+    assert_eq!(app.get("/health", None).await.status, 200);
+}
+
+/// The default stays `public`, as before; `token` without a usable token is refused at start-up.
+#[tokio::test]
+async fn metrics_are_public_by_default_and_a_token_mode_needs_a_token() {
+    let app = spawn_app().await;
+    assert_eq!(app.state.config.server.metrics, MetricsAccess::Public);
+    assert_eq!(app.get("/metrics", None).await.status, 200);
+
+    let mut config = app.state.config.as_ref().clone();
+    config.server.metrics = MetricsAccess::Token;
+    config.server.metrics_token = SecretString::from("short");
+    let problems = config.validate();
+    assert!(problems.iter().any(|p| p.contains("server.metrics_token")), "{problems:?}");
 }

@@ -99,6 +99,26 @@ async fn an_adjustment_below_zero_is_409_insufficient_stock_with_the_available_u
     assert_eq!(stock_of(&app, &s, &empty_product).await, 0);
 }
 
+/// Guards: the price and SKU change used to commit before the adjustment was refused, so a
+/// 409 followed a change that had been saved. Now both are one transaction.
+#[tokio::test]
+async fn a_refused_adjustment_leaves_the_price_and_sku_change_unsaved() {
+    let app = spawn_app().await;
+    let s = app.staff().await.access;
+    let (product, variant) = stocked(&app, &s, 1).await;
+    let new_sku = sku("NEW");
+
+    let response =
+        patch_variant(&app, &s, &variant, json!({"price": 1999, "sku": new_sku, "stock_adjustment": -5})).await;
+
+    response.assert_problem(409, "insufficient_stock");
+    assert_eq!(response.body["available"], 1);
+    let saved = &admin_product(&app, &s, &product).await["variants"][0];
+    assert_eq!(saved["price"], 1000, "{saved}");
+    assert_ne!(saved["sku"], new_sku.as_str(), "{saved}");
+    assert_eq!(saved["stock"], 1);
+}
+
 #[tokio::test]
 async fn stock_and_stock_adjustment_together_are_422() {
     let app = spawn_app().await;

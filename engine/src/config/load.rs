@@ -53,7 +53,7 @@ pub fn load_from_str(toml: &str) -> Result<Config, ConfigError> {
 
 fn extract(figment: &Figment) -> Result<Config, ConfigError> {
     let mut tree: Dict =
-        figment.extract().map_err(|e| ConfigError { problems: e.into_iter().map(|e| e.to_string()).collect() })?;
+        figment.extract().map_err(|e| ConfigError { problems: e.into_iter().map(redacted).collect() })?;
     let defaults: Dict = Figment::from(Toml::string(DEFAULT_TOML))
         .extract()
         .map_err(|e| ConfigError::one(format!("built-in defaults are broken: {e}")))?;
@@ -83,6 +83,8 @@ fn extract(figment: &Figment) -> Result<Config, ConfigError> {
                 let source = figment.find_metadata(&key).map(describe_source).unwrap_or_default();
                 let message = if unknown {
                     format!("`{key}`: unknown key{source}")
+                } else if is_secret_key(&key) {
+                    format!("`{key}`: {}{source}", without_value(&error.kind))
                 } else {
                     format!("`{key}`: {}{source}", error.kind)
                 };
@@ -95,6 +97,63 @@ fn extract(figment: &Figment) -> Result<Config, ConfigError> {
         }
     }
     Err(ConfigError { problems })
+}
+
+/// Keys whose values are secrets: their values never appear in an error message. Besides the
+/// known ones (`auth.jwt_secret`, `database.url`, `mail.smtp.password`, `server.metrics_token`,
+/// `plugins.<name>.secrets.*`), any key ending in `secret`, `password` or `token`, so a secret
+/// added later is covered without remembering this list (`password_reset_url` is not one).
+pub(super) fn is_secret_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    lower == "database.url"
+        || lower.split('.').any(|part| part == "secrets")
+        || ["secret", "password", "token"]
+            .iter()
+            .any(|word| lower.rsplit('.').next().is_some_and(|k| k.ends_with(word)))
+}
+
+/// figment's message for a bad value quotes it (`found string "abc"`); for a secret key only
+/// the kind of value is told.
+fn without_value(kind: &figment::error::Kind) -> String {
+    use figment::error::{Actual, Kind};
+    let what = |actual: &Actual| match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer",
+        Actual::Float(_) => "a number",
+        Actual::Char(_) | Actual::Str(_) => "a string",
+        Actual::Seq => "a list",
+        Actual::Map => "a table",
+        _ => "a value",
+    };
+    match kind {
+        Kind::InvalidType(actual, expected) => format!("invalid type: found {}, expected {expected}", what(actual)),
+        Kind::InvalidValue(actual, expected) => format!("invalid value: found {}, expected {expected}", what(actual)),
+        Kind::InvalidLength(_, expected) => format!("invalid length, expected {expected}"),
+        Kind::UnknownVariant(_, expected) => format!("unknown variant, expected one of {}", expected.join(", ")),
+        Kind::MissingField(_) | Kind::DuplicateField(_) | Kind::UnknownField(..) => kind.to_string(),
+        _ => "invalid value (not shown: the key holds a secret)".to_owned(),
+    }
+}
+
+/// An error from reading the layers (before any key is checked), with secret values left out:
+/// a TOML syntax error quotes the offending line, which may hold a secret.
+fn redacted(error: figment::Error) -> String {
+    let key = error.path.join(".");
+    if !key.is_empty() && !is_secret_key(&key) {
+        return error.to_string();
+    }
+    if !key.is_empty() {
+        return format!("`{key}`: {}", without_value(&error.kind));
+    }
+    let text = error.to_string();
+    // toml's message draws the line as `N | text` with a `|` gutter; keep the position only.
+    text.lines()
+        .filter(|line| {
+            !line.trim_start().starts_with('|')
+                && !line.trim_start().split_once(" |").is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Makes each relative `plugins.<name>.module` relative to the config file that set it (the tree
@@ -164,4 +223,19 @@ fn dict_at_ref<'a>(tree: &'a Dict, path: &[String]) -> Option<&'a Dict> {
         }
     }
     Some(current)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secret_keys_are_recognised() {
+        for key in
+            ["auth.jwt_secret", "database.url", "mail.smtp.password", "server.metrics_token", "plugins.x.secrets.k"]
+        {
+            assert!(super::is_secret_key(key), "{key}");
+        }
+        for key in ["auth.password_reset_url", "database.max_connections", "plugins.x.settings.token_count"] {
+            assert!(!super::is_secret_key(key), "{key}");
+        }
+    }
 }

@@ -60,7 +60,23 @@ pub struct ServerConfig {
     /// refused with a message naming the new key (instead of "unknown key").
     #[serde(default, skip_serializing)]
     pub trust_forwarded_for: Option<bool>,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsAccess,
+    /// The bearer token `/metrics` wants when `metrics = "token"`.
+    #[serde(with = "redacted")]
+    pub metrics_token: SecretString,
     pub cors: CorsConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsAccess {
+    /// Anyone who reaches the port (the default, as before).
+    Public,
+    /// Only with `Authorization: Bearer <server.metrics_token>`.
+    Token,
+    /// Not served: 404.
+    Off,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

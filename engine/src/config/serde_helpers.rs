@@ -63,17 +63,45 @@ pub mod redacted_url {
         s.serialize_str(&mask_password(value.expose_secret()))
     }
 
-    /// `postgres://user:pw@host/db` → `postgres://user:[redacted]@host/db`.
+    /// `postgres://user:pw@host/db` → `postgres://user:[redacted]@host/db`, and every query
+    /// parameter that names a password (`?password=…`, `sslpassword=…`) masked the same way.
     pub fn mask_password(raw: &str) -> String {
-        match url::Url::parse(raw) {
-            Ok(mut url) if url.password().is_some() => {
-                // `[` and `]` would come out percent-encoded in the userinfo, so a plain marker
-                // goes in first and is swapped for the one every other secret shows.
-                let _ = url.set_password(Some("REDACTED"));
-                url.to_string().replacen(":REDACTED@", ":[redacted]@", 1)
-            }
-            Ok(_) => raw.to_owned(),
-            Err(_) => "[unparseable url]".to_owned(),
+        let Ok(mut url) = url::Url::parse(raw) else { return "[unparseable url]".to_owned() };
+        let mut masked_query = false;
+        if url.query_pairs().any(|(k, _)| k.to_ascii_lowercase().contains("password")) {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let secret = k.to_ascii_lowercase().contains("password");
+                    (k.into_owned(), if secret { "REDACTED".to_owned() } else { v.into_owned() })
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+            masked_query = true;
+        }
+        if url.password().is_some() {
+            // `[` and `]` would come out percent-encoded in the userinfo, so a plain marker
+            // goes in first and is swapped for the one every other secret shows.
+            let _ = url.set_password(Some("REDACTED"));
+        } else if !masked_query {
+            return raw.to_owned();
+        }
+        url.to_string().replace("=REDACTED", "=[redacted]").replacen(":REDACTED@", ":[redacted]@", 1)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn passwords_in_the_userinfo_and_the_query_are_masked() {
+            assert_eq!(
+                super::mask_password("postgres://shop:pw@db/shop?sslmode=require&password=s3cret"),
+                "postgres://shop:[redacted]@db/shop?sslmode=require&password=[redacted]"
+            );
+            assert_eq!(
+                super::mask_password("postgres://db/shop?password=s3cret"),
+                "postgres://db/shop?password=[redacted]"
+            );
+            assert_eq!(super::mask_password("sqlite://data/commerce.db"), "sqlite://data/commerce.db");
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use secrecy::ExposeSecret;
 
-use super::{Config, MailTransportKind};
+use super::{Config, MailTransportKind, MetricsAccess};
 
 impl Config {
     /// Every semantic problem at once (empty when the configuration is usable).
@@ -15,6 +15,11 @@ impl Config {
         };
 
         check(self.server.body_limit >= 1024, "server.body_limit", "must be at least 1024 bytes");
+        check(
+            self.server.metrics != MetricsAccess::Token || self.server.metrics_token.expose_secret().len() >= 16,
+            "server.metrics_token",
+            "must be at least 16 characters when server.metrics = \"token\"",
+        );
         for origin in &self.server.cors.allowed_origins {
             let ok = origin == "*" || url::Url::parse(origin).is_ok_and(|u| u.origin().is_tuple());
             check(

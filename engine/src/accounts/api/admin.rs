@@ -10,7 +10,7 @@ use crate::{
         AccountService, Caller,
         model::{Role, normalise_email},
     },
-    http::{pagination, problem::ApiError, security::BearerAuth},
+    http::{pagination, problem::ApiError, security::BearerAuth, text::Text},
 };
 
 pub struct AdminCustomersApi {
@@ -34,7 +34,7 @@ impl AdminCustomersApi {
         &self,
         auth: BearerAuth,
         role: Query<Option<RoleDto>>,
-        email: Query<Option<String>>,
+        email: Query<Option<Text>>,
         limit: Query<Option<i64>>,
         cursor: Query<Option<String>>,
     ) -> Result<Json<UserList>, ApiError> {
@@ -55,7 +55,7 @@ impl AdminCustomersApi {
 
     /// One account
     #[oai(path = "/:id", method = "get", operation_id = "admin_customers_get")]
-    async fn get(&self, auth: BearerAuth, id: Path<String>) -> Result<Json<UserView>, ApiError> {
+    async fn get(&self, auth: BearerAuth, id: Path<Text>) -> Result<Json<UserView>, ApiError> {
         self.staff(&auth).await?;
         Ok(Json(self.accounts.user(&id.0).await?.into()))
     }
@@ -69,7 +69,7 @@ impl AdminCustomersApi {
     async fn update(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Text>,
         body: Json<UserPatch>,
     ) -> Result<Json<UserView>, ApiError> {
         let caller = self.staff(&auth).await?;

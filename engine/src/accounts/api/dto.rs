@@ -10,7 +10,7 @@ use crate::{
         service::Session,
     },
     clock::from_millis,
-    http::text::Text,
+    http::text::{AnyText, Text},
 };
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +104,7 @@ pub struct RegisterRequest {
     /// At most 254 characters; normalised (NFKC, lower case).
     pub email: Text,
     /// 10–256 characters.
-    pub password: Text,
+    pub password: AnyText,
     pub first_name: Option<Text>,
     pub last_name: Option<Text>,
 }
@@ -112,7 +112,7 @@ pub struct RegisterRequest {
 #[derive(Object)]
 pub struct LoginRequest {
     pub email: Text,
-    pub password: Text,
+    pub password: AnyText,
     /// A guest cart to merge into the customer's cart (with `cart_token`).
     pub cart_id: Option<Text>,
     pub cart_token: Option<Text>,
@@ -133,14 +133,14 @@ pub struct PasswordResetConfirm {
     /// The token from the mailed link.
     pub token: Text,
     /// 10–256 characters.
-    pub new_password: Text,
+    pub new_password: AnyText,
 }
 
 #[derive(Object)]
 pub struct ChangePasswordRequest {
-    pub current_password: Text,
+    pub current_password: AnyText,
     /// 10–256 characters.
-    pub new_password: Text,
+    pub new_password: AnyText,
 }
 
 /// Profile changes; absent fields stay as they are, `phone: null` clears the phone.

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use super::{AccountTags, auth::parse_new_password, dto::*};
 use crate::{
     accounts::{AccountService, Caller, model::ProfileChange},
-    http::{pagination, problem::ApiError, security::BearerAuth},
+    http::{pagination, problem::ApiError, security::BearerAuth, text::Text},
 };
 
 pub struct MeApi {
@@ -107,7 +107,7 @@ impl MeApi {
 
     /// One of your addresses
     #[oai(path = "/addresses/:id", method = "get", operation_id = "me_addresses_get")]
-    async fn address(&self, auth: BearerAuth, id: Path<String>) -> Result<Json<AddressView>, ApiError> {
+    async fn address(&self, auth: BearerAuth, id: Path<Text>) -> Result<Json<AddressView>, ApiError> {
         let caller = self.caller(&auth).await?;
         Ok(Json(self.accounts.address(&caller, &id.0).await?.into()))
     }
@@ -117,7 +117,7 @@ impl MeApi {
     async fn update_address(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Text>,
         body: Json<AddressPatch>,
     ) -> Result<Json<AddressView>, ApiError> {
         let caller = self.caller(&auth).await?;
@@ -128,7 +128,7 @@ impl MeApi {
     ///
     /// When the default address is deleted, the newest remaining one becomes the default.
     #[oai(path = "/addresses/:id", method = "delete", operation_id = "me_addresses_delete")]
-    async fn delete_address(&self, auth: BearerAuth, id: Path<String>) -> Result<Deleted, ApiError> {
+    async fn delete_address(&self, auth: BearerAuth, id: Path<Text>) -> Result<Deleted, ApiError> {
         let caller = self.caller(&auth).await?;
         self.accounts.delete_address(&caller, &id.0).await?;
         Ok(Deleted::Deleted)

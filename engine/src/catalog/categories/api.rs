@@ -8,7 +8,7 @@ use poem_openapi::{ApiResponse, OpenApi, Tags, param::Path, param::Query, payloa
 use super::{dto::*, service::CategoryService};
 use crate::{
     accounts::AccountService,
-    http::{pagination, problem::ApiError, security::BearerAuth},
+    http::{pagination, problem::ApiError, security::BearerAuth, text::Text},
 };
 
 #[derive(Tags)]
@@ -39,7 +39,7 @@ impl CategoriesApi {
     ///
     /// By id or slug, with its direct `children` and its `ancestors` (root first).
     #[oai(path = "/:id_or_slug", method = "get", operation_id = "categories_get")]
-    async fn get(&self, id_or_slug: Path<String>) -> Result<Json<CategoryDetailView>, ApiError> {
+    async fn get(&self, id_or_slug: Path<Text>) -> Result<Json<CategoryDetailView>, ApiError> {
         Ok(Json(self.categories.detail(&id_or_slug.0).await?.into()))
     }
 }
@@ -77,7 +77,7 @@ impl AdminCategoriesApi {
     async fn list(
         &self,
         auth: BearerAuth,
-        parent_id: Query<Option<String>>,
+        parent_id: Query<Option<Text>>,
         limit: Query<Option<i64>>,
         cursor: Query<Option<String>>,
     ) -> Result<Json<CategoryList>, ApiError> {
@@ -108,7 +108,7 @@ impl AdminCategoriesApi {
 
     /// One category
     #[oai(path = "/:id", method = "get", operation_id = "admin_categories_get")]
-    async fn get(&self, auth: BearerAuth, id: Path<String>) -> Result<Json<CategoryView>, ApiError> {
+    async fn get(&self, auth: BearerAuth, id: Path<Text>) -> Result<Json<CategoryView>, ApiError> {
         self.staff(&auth).await?;
         Ok(Json(self.categories.get(&id.0).await?.into()))
     }
@@ -121,7 +121,7 @@ impl AdminCategoriesApi {
     async fn update(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Text>,
         body: Json<CategoryPatch>,
     ) -> Result<Json<CategoryView>, ApiError> {
         self.staff(&auth).await?;
@@ -133,7 +133,7 @@ impl AdminCategoriesApi {
     /// Refused with 409 `category_not_empty` while it has subcategories or any product (of any
     /// status) is in it.
     #[oai(path = "/:id", method = "delete", operation_id = "admin_categories_delete")]
-    async fn delete(&self, auth: BearerAuth, id: Path<String>) -> Result<CategoryDeleted, ApiError> {
+    async fn delete(&self, auth: BearerAuth, id: Path<Text>) -> Result<CategoryDeleted, ApiError> {
         self.staff(&auth).await?;
         self.categories.delete(&id.0).await?;
         Ok(CategoryDeleted::Deleted)

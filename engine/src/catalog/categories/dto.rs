@@ -5,7 +5,7 @@ use poem_openapi::{Object, types::MaybeUndefined};
 
 use super::model::{Category, CategoryDetail, CategoryDraft, CategoryNode};
 use crate::clock::from_millis;
-use crate::http::text::Text;
+use crate::http::text::{MultilineText, Text};
 
 /// A category of the catalog tree.
 #[derive(Object, Debug)]
@@ -127,7 +127,7 @@ pub struct CategoryCreate {
     /// Order among siblings; default: after the last sibling.
     pub position: Option<i64>,
     /// At most 5000 characters.
-    pub description: Option<Text>,
+    pub description: Option<MultilineText>,
 }
 
 impl From<CategoryCreate> for CategoryDraft {
@@ -149,7 +149,7 @@ impl From<CategoryCreate> for CategoryDraft {
 pub struct CategoryPatch {
     pub name: Option<Text>,
     pub slug: Option<Text>,
-    pub description: Option<Text>,
+    pub description: Option<MultilineText>,
     pub position: Option<i64>,
     pub parent_id: MaybeUndefined<Text>,
 }

@@ -10,7 +10,7 @@ use super::{
     store,
 };
 use crate::{
-    catalog::slug,
+    catalog::{products::cache::CatalogChanges, slug},
     clock::SharedClock,
     db::{Db, Tx, unique_violation},
     ids::{is_id, new_id},
@@ -23,11 +23,13 @@ const SLUG_ATTEMPTS: u32 = 5;
 pub struct CategoryService {
     db: Db,
     clock: SharedClock,
+    /// Bumped after each committed write: category moves and renames change product lists.
+    changes: CatalogChanges,
 }
 
 impl CategoryService {
-    pub fn new(db: Db, clock: SharedClock) -> Self {
-        Self { db, clock }
+    pub fn new(db: Db, clock: SharedClock, changes: CatalogChanges) -> Self {
+        Self { db, clock, changes }
     }
 
     /// Every category as a forest: roots with nested children, siblings in display order.
@@ -134,6 +136,7 @@ impl CategoryService {
             });
         }
         tx.commit().await.map_err(CategoryError::from)?;
+        self.changes.bump();
         Ok(category)
     }
 
@@ -200,6 +203,7 @@ impl CategoryService {
             tracing::info!(from = %current.path, to = %next.path, moved, "category subtree moved");
         }
         tx.commit().await?;
+        self.changes.bump();
         Ok(next)
     }
 
@@ -222,6 +226,7 @@ impl CategoryService {
             _ => CategoryError::Db(e),
         })?;
         tx.commit().await?;
+        self.changes.bump();
         tracing::info!("category deleted");
         Ok(())
     }

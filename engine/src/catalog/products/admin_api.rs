@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     accounts::{AccountService, api::dto::patch_value},
-    http::{pagination, problem::ApiError, security::BearerAuth},
+    http::{pagination, problem::ApiError, security::BearerAuth, text::Text},
 };
 
 pub struct AdminProductsApi {
@@ -143,7 +143,7 @@ impl AdminProductsApi {
 
     /// One product (staff)
     #[oai(path = "/products/:id", method = "get", operation_id = "admin_products_get")]
-    async fn get(&self, auth: BearerAuth, id: Path<String>) -> Result<Json<AdminProductDto>, ApiError> {
+    async fn get(&self, auth: BearerAuth, id: Path<Text>) -> Result<Json<AdminProductDto>, ApiError> {
         self.staff(&auth).await?;
         Ok(Json(self.products.admin_detail(&id.0).await?.into()))
     }
@@ -153,7 +153,7 @@ impl AdminProductsApi {
     async fn update(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Text>,
         body: Json<ProductPatch>,
     ) -> Result<Json<AdminProductDto>, ApiError> {
         self.staff(&auth).await?;
@@ -175,7 +175,7 @@ impl AdminProductsApi {
     /// Hidden from the storefront; orders keep their snapshots. Set `status` back to `active` to
     /// restore it.
     #[oai(path = "/products/:id", method = "delete", operation_id = "admin_products_archive")]
-    async fn archive(&self, auth: BearerAuth, id: Path<String>) -> Result<Done, ApiError> {
+    async fn archive(&self, auth: BearerAuth, id: Path<Text>) -> Result<Done, ApiError> {
         self.staff(&auth).await?;
         self.products.archive(&id.0).await?;
         Ok(Done::NoContent)
@@ -186,7 +186,7 @@ impl AdminProductsApi {
     async fn add_variant(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Text>,
         body: Json<VariantCreate>,
     ) -> Result<VariantCreated, ApiError> {
         self.staff(&auth).await?;
@@ -202,7 +202,7 @@ impl AdminProductsApi {
     async fn update_variant(
         &self,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Text>,
         body: Json<VariantPatch>,
     ) -> Result<Json<AdminVariantDto>, ApiError> {
         self.staff(&auth).await?;
@@ -222,7 +222,7 @@ impl AdminProductsApi {
     ///
     /// Hidden everywhere and its SKU freed; orders that reference it keep it.
     #[oai(path = "/variants/:id", method = "delete", operation_id = "admin_variants_delete")]
-    async fn remove_variant(&self, auth: BearerAuth, id: Path<String>) -> Result<Done, ApiError> {
+    async fn remove_variant(&self, auth: BearerAuth, id: Path<Text>) -> Result<Done, ApiError> {
         self.staff(&auth).await?;
         self.products.remove_variant(&id.0).await?;
         Ok(Done::NoContent)

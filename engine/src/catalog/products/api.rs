@@ -14,6 +14,7 @@ use super::{
 use crate::http::{
     pagination,
     problem::{ApiError, FieldError},
+    text::Text,
 };
 
 pub struct ProductsApi {
@@ -88,8 +89,8 @@ impl ProductsApi {
     #[allow(clippy::too_many_arguments, reason = "one parameter per documented query parameter")]
     async fn list(
         &self,
-        q: Query<Option<String>>,
-        category: Query<Option<String>>,
+        q: Query<Option<Text>>,
+        category: Query<Option<Text>>,
         min_price: Query<Option<i64>>,
         max_price: Query<Option<i64>>,
         in_stock: Query<Option<bool>>,
@@ -112,7 +113,7 @@ impl ProductsApi {
         if !problems.is_empty() {
             return Err(ApiError::validation(problems));
         }
-        let terms = q.0.as_deref().map(search_terms).unwrap_or_default();
+        let terms = q.0.as_deref().map(|q| search_terms(q)).unwrap_or_default();
         let sort = match (sort.0, terms.is_empty()) {
             (None, false) | (Some(SortDto::Relevance), false) => Sort::Relevance,
             // Relevance without words to rank by falls back to the default order.
@@ -121,7 +122,7 @@ impl ProductsApi {
             (Some(SortDto::PriceDesc), _) => Sort::PriceDesc,
             (Some(SortDto::Name), _) => Sort::Name,
         };
-        let category_key = category.0.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        let category_key = category.0.as_deref().map(|c| c.trim()).filter(|c| !c.is_empty());
         let mut listing = Listing {
             terms,
             category_path: None,
@@ -151,7 +152,7 @@ impl ProductsApi {
     /// By id or slug: options, variants (with `in_stock`, not stock levels), images, and the
     /// category with its ancestors. Draft and archived products are 404.
     #[oai(path = "/:id_or_slug", method = "get", operation_id = "products_get")]
-    async fn get(&self, id_or_slug: Path<String>) -> Result<Json<ProductDto>, ApiError> {
+    async fn get(&self, id_or_slug: Path<Text>) -> Result<Json<ProductDto>, ApiError> {
         Ok(Json(self.products.storefront_detail(&id_or_slug.0).await?.into()))
     }
 }

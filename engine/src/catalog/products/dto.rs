@@ -9,7 +9,10 @@ use super::{
     model::{Image, ProductCard, ProductOption, Status, Variant},
     service::{ProductDetail, VariantDraft},
 };
-use crate::{clock::from_millis, http::text::Text};
+use crate::{
+    clock::from_millis,
+    http::text::{MultilineText, Text},
+};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "snake_case")]
@@ -372,7 +375,7 @@ pub struct ProductCreate {
     /// Generated from the name when omitted.
     pub slug: Option<Text>,
     #[oai(default)]
-    pub description: Text,
+    pub description: MultilineText,
     /// Defaults to `active`.
     pub status: Option<StatusDto>,
     pub category_id: Option<Text>,
@@ -393,7 +396,7 @@ pub struct ProductCreate {
 pub struct ProductPatch {
     pub name: Option<Text>,
     pub slug: Option<Text>,
-    pub description: Option<Text>,
+    pub description: Option<MultilineText>,
     pub status: Option<StatusDto>,
     pub category_id: MaybeUndefined<Text>,
     pub images: Option<Vec<ImageDto>>,

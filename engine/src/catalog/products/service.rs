@@ -11,7 +11,7 @@ use super::{
     store,
 };
 use crate::{
-    catalog::slug,
+    catalog::{products::cache::CatalogChanges, slug},
     clock::SharedClock,
     db::{Db, Tx, unique_violation},
     http::problem::FieldError,
@@ -82,6 +82,8 @@ pub struct ProductService {
     db: Db,
     clock: SharedClock,
     currency: String,
+    /// Bumped after each committed write, so this instance's cached list pages go stale.
+    changes: CatalogChanges,
 }
 
 /// Field problems collected while checking a request.
@@ -181,8 +183,8 @@ impl Check {
 }
 
 impl ProductService {
-    pub fn new(db: Db, clock: SharedClock, currency: String) -> Self {
-        Self { db, clock, currency }
+    pub fn new(db: Db, clock: SharedClock, currency: String, changes: CatalogChanges) -> Self {
+        Self { db, clock, currency, changes }
     }
 
     /// Creates a product and its variants in one transaction.
@@ -239,6 +241,7 @@ impl ProductService {
         }
         store::refresh_summary(&mut *tx, &product.id).await?;
         tx.commit().await?;
+        self.changes.bump();
         self.admin_detail(&product.id).await
     }
 
@@ -408,6 +411,7 @@ impl ProductService {
             store::set_variant_values(&mut *tx, variant_id, values, &combination_key(values), now).await?;
         }
         tx.commit().await?;
+        self.changes.bump();
         self.admin_detail(id).await
     }
 
@@ -434,11 +438,12 @@ impl ProductService {
         store::insert_variant(&mut *tx, &variant).await.map_err(|e| map_unique(e, "", &variant.sku))?;
         store::refresh_summary(&mut *tx, product_id).await?;
         tx.commit().await?;
+        self.changes.bump();
         Ok(variant)
     }
 
     /// Price, SKU and absolute stock under the product's lock; a relative `stock_adjustment`
-    /// is one conditional statement, atomic under any concurrency.
+    /// is one conditional statement, atomic under any concurrency; all of it in one transaction.
     pub async fn update_variant(&self, id: &str, change: VariantChange) -> Result<Variant, ProductError> {
         if !is_id(id, "var") {
             return Err(ProductError::NotFound("variant"));
@@ -465,8 +470,10 @@ impl ProductService {
         let variant = store::live_variant(self.db.pool(), id).await?.ok_or(ProductError::NotFound("variant"))?;
         let edits_fields =
             sku.is_some() || change.price.is_some() || change.compare_at_price.is_some() || change.stock.is_some();
+        // One transaction for the fields and the adjustment: a refused adjustment (409) must not
+        // follow a price or SKU change that was already saved.
+        let mut tx = self.db.begin().await?;
         if edits_fields {
-            let mut tx = self.db.begin().await?;
             store::lock_product(&mut *tx, &variant.product_id, now).await?;
             let mut current = store::live_variant(&mut *tx, id).await?.ok_or(ProductError::NotFound("variant"))?;
             if let Some(sku) = sku {
@@ -484,17 +491,18 @@ impl ProductService {
             current.updated_at = now;
             store::update_variant(&mut *tx, &current).await.map_err(|e| map_unique(e, "", &current.sku))?;
             store::refresh_summary(&mut *tx, &variant.product_id).await?;
-            tx.commit().await?;
         }
         if let Some(delta) = change.stock_adjustment.filter(|d| *d != 0)
-            && store::adjust_stock(self.db.pool(), id, delta, MAX_STOCK, now).await?.is_none()
+            && store::adjust_stock(&mut *tx, id, delta, MAX_STOCK, now).await?.is_none()
         {
             if delta > 0 {
                 return Err(ProductError::field("stock_adjustment", format!("the stock would exceed {MAX_STOCK}")));
             }
-            let available = store::live_variant(self.db.pool(), id).await?.map_or(0, |v| v.stock);
+            let available = store::live_variant(&mut *tx, id).await?.map_or(0, |v| v.stock);
             return Err(ProductError::InsufficientStock { available });
         }
+        tx.commit().await?;
+        self.changes.bump();
         store::live_variant(self.db.pool(), id).await?.ok_or(ProductError::NotFound("variant"))
     }
 
@@ -512,6 +520,7 @@ impl ProductService {
         }
         store::refresh_summary(&mut *tx, &variant.product_id).await?;
         tx.commit().await?;
+        self.changes.bump();
         Ok(())
     }
 
