@@ -69,7 +69,7 @@ impl OpsApi {
     /// Liveness
     ///
     /// 200 while the process serves requests. Touches nothing else.
-    #[oai(path = "/health", method = "get", operation_id = "health")]
+    #[oai(path = "/health", method = "get", operation_id = "getHealth")]
     async fn health(&self) -> Health {
         Health::Ok(PlainText("ok"))
     }
@@ -77,7 +77,7 @@ impl OpsApi {
     /// Readiness
     ///
     /// 200 when the database answers, else 503 `unavailable` with `Retry-After`.
-    #[oai(path = "/ready", method = "get", operation_id = "ready")]
+    #[oai(path = "/ready", method = "get", operation_id = "getReadiness")]
     async fn ready(&self) -> Result<Ready, ApiError> {
         match self.db.ping().await {
             Ok(()) => Ok(Ready::Ready(PlainText("ready"))),
@@ -94,7 +94,7 @@ impl OpsApi {
     /// background jobs. `server.metrics` decides who may read it: anyone (`public`), a caller
     /// with `Authorization: Bearer <server.metrics_token>` (`token`; else 401), or nobody
     /// (`off`; 404).
-    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
+    #[oai(path = "/metrics", method = "get", operation_id = "getMetrics")]
     async fn metrics(&self, req: &Request) -> Result<PlainText<String>, ApiError> {
         self.metrics_allowed(req)?;
         let pool = self.db.pool();

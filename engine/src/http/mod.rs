@@ -2,6 +2,8 @@
 
 pub mod client_addr;
 pub mod middleware;
+pub mod nullable;
+pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod security;

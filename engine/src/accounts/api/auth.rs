@@ -70,7 +70,7 @@ impl AuthApi {
     ///
     /// Creates a customer account and signs it in. The email is normalised (NFKC, lower case).
     /// Registrations per client address are limited (429 `rate_limited` with `Retry-After`).
-    #[oai(path = "/register", method = "post", operation_id = "auth_register")]
+    #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(&self, req: &Request, body: Json<RegisterRequest>) -> Result<Created, ApiError> {
         let body = body.0;
         let (email, password) = match parse_credentials(&body.email, "email", body.password.into(), "password") {
@@ -92,7 +92,7 @@ impl AuthApi {
     /// are refused for the rest of the window; past a number of failures, each further attempt
     /// on an account waits a growing back-off (429 `rate_limited` with `Retry-After`). A
     /// malformed email is 422; a disabled account gets 403 `account_disabled`.
-    #[oai(path = "/login", method = "post", operation_id = "auth_login")]
+    #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(&self, req: &Request, body: Json<LoginRequest>) -> Result<Json<TokenResponse>, ApiError> {
         let email = parse_email(&body.0.email)?;
         let password = SecretString::from(body.0.password.into_inner());
@@ -104,7 +104,7 @@ impl AuthApi {
     ///
     /// Exchanges a refresh token for a new pair; the old refresh token stops working. Presenting a
     /// refresh token that was already exchanged is 401 `token_reused` and ends the whole session.
-    #[oai(path = "/refresh", method = "post", operation_id = "auth_refresh")]
+    #[oai(path = "/refresh", method = "post", operation_id = "refreshSession")]
     async fn refresh(&self, body: Json<RefreshRequest>) -> Result<Json<TokenResponse>, ApiError> {
         let session = self.accounts.refresh(&body.0.refresh_token).await?;
         Ok(Json(session.into()))
@@ -113,7 +113,7 @@ impl AuthApi {
     /// Log out
     ///
     /// Revokes the refresh token and every token of its session. Needs only the refresh token.
-    #[oai(path = "/logout", method = "post", operation_id = "auth_logout")]
+    #[oai(path = "/logout", method = "post", operation_id = "logout")]
     async fn logout(&self, body: Json<RefreshRequest>) -> Result<NoContent, ApiError> {
         self.accounts.logout(&body.0.refresh_token).await?;
         Ok(NoContent::NoContent)
@@ -124,7 +124,7 @@ impl AuthApi {
     /// 202 for any well-formed email (a malformed one is 422). When an active account has it,
     /// a single-use link valid for one hour is mailed shortly after. Requests are limited per
     /// email and per client address; over a limit the answer is still 202 and nothing is sent.
-    #[oai(path = "/password-reset", method = "post", operation_id = "auth_password_reset")]
+    #[oai(path = "/password-reset", method = "post", operation_id = "requestPasswordReset")]
     async fn password_reset(&self, req: &Request, body: Json<PasswordResetRequest>) -> Result<Accepted, ApiError> {
         let email = parse_email(&body.0.email)?;
         self.accounts.request_password_reset(&email, &client(req)).await?;
@@ -136,7 +136,7 @@ impl AuthApi {
     /// Sets a new password with the token from the mailed link. Every session of the account ends.
     /// A used or expired token is 401 `token_invalid`. Confirmations per client address are
     /// limited (429 `rate_limited` with `Retry-After`).
-    #[oai(path = "/password-reset/confirm", method = "post", operation_id = "auth_password_reset_confirm")]
+    #[oai(path = "/password-reset/confirm", method = "post", operation_id = "confirmPasswordReset")]
     async fn password_reset_confirm(
         &self,
         req: &Request,

@@ -6,6 +6,7 @@ pub mod api;
 pub mod cache;
 pub mod dto;
 pub mod error;
+mod examples;
 pub mod listing;
 pub mod model;
 pub mod service;
@@ -20,8 +21,9 @@ use poem_openapi::Tags;
 
 #[derive(Tags)]
 pub enum ProductTags {
-    /// The storefront catalog: product lists, search and product pages.
+    /// The storefront catalog: product cards with search, filters and sorts, and product pages.
     Products,
     /// Staff management of products, variants and stock.
+    #[oai(rename = "Admin · Products")]
     AdminProducts,
 }
