@@ -39,6 +39,17 @@ impl Role {
     }
 }
 
+/// The stored form. An unknown value is a corrupted row, never a customer by default: reading
+/// `"superuser"` as `Customer` would quietly demote an account (or, with a different default,
+/// promote one), and the next profile write would store the guess for good.
+impl TryFrom<String> for Role {
+    type Error = crate::db::UnknownValue;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or(crate::db::UnknownValue { what: "role", value })
+    }
+}
+
 /// A syntactically valid email address: trimmed, NFKC-normalised and lower-cased, so that
 /// visually identical spellings (full-width letters, ligatures) name one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +213,20 @@ pub fn expose(secret: &SecretString) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Guards issue 10: the stored role decodes to exactly the role written, and anything else
+    /// is an error (it used to fall back to `Customer`).
+    #[test]
+    fn a_stored_role_parses_to_itself_and_an_unknown_one_is_an_error() {
+        for role in [Role::Customer, Role::Staff, Role::Admin] {
+            assert_eq!(Role::try_from(role.as_str().to_owned()).unwrap(), role);
+        }
+        for bad in ["superuser", "", "Admin", " staff"] {
+            let error = Role::try_from(bad.to_owned()).unwrap_err();
+            assert_eq!(error.value, bad);
+            assert!(error.to_string().contains("unknown role"), "{error}");
+        }
+    }
 
     #[test]
     fn emails_are_nfkc_normalised_and_lower_cased() {

@@ -10,7 +10,10 @@ pub struct UserRow {
     pub id: String,
     pub email: String,
     pub password_hash: String,
-    pub role: String,
+    /// Parsed while fetching: an unknown role fails the query (`ColumnDecode`, an opaque 500
+    /// for that corrupted row only) rather than defaulting to a customer.
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub active: i64,
     pub first_name: String,
     pub last_name: String,
@@ -23,7 +26,7 @@ pub struct UserRow {
 impl UserRow {
     pub fn into_user(self) -> User {
         User {
-            role: Role::parse(&self.role).unwrap_or(Role::Customer),
+            role: self.role,
             active: self.active != 0,
             id: self.id,
             email: self.email,

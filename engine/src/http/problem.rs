@@ -212,6 +212,9 @@ impl From<sqlx::Error> for ApiError {
             tracing::warn!(error = %error_chain(&error), "database unavailable");
             Self::unavailable("the database is unavailable; try again shortly")
         } else {
+            // Includes `ColumnDecode`: a stored row that does not parse (an unknown role or
+            // status, malformed JSON). An opaque 500 is right only there, for a corrupted row;
+            // input that can be refused is refused before it reaches the database.
             Self::internal(&error)
         }
     }
