@@ -5,8 +5,6 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::http::problem::FieldError;
-
 /// `admin` is staff who may also change roles and deactivate staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -163,46 +161,6 @@ pub struct Address {
     pub is_default: bool,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-/// Collects field problems so a request reports all of them at once.
-#[derive(Default)]
-pub struct Problems(pub Vec<FieldError>);
-
-impl Problems {
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.to_owned(), message: message.into() });
-    }
-
-    /// Checks a human-readable text field: trimmed, non-empty when required, at most `max` chars.
-    pub fn text(&mut self, field: &str, value: &str, required: bool, max: usize) -> String {
-        let trimmed = value.trim();
-        if required && trimmed.is_empty() {
-            self.add(field, "must not be empty");
-        } else if trimmed.chars().count() > max {
-            self.add(field, format!("must be at most {max} characters"));
-        } else if trimmed.chars().any(char::is_control) {
-            self.add(field, "must not contain control characters");
-        }
-        trimmed.to_owned()
-    }
-
-    /// A phone number: digits with optional leading `+` and separators, 5–20 digits.
-    pub fn phone(&mut self, field: &str, value: &str) -> String {
-        let trimmed = value.trim();
-        let digits = trimmed.chars().filter(char::is_ascii_digit).count();
-        let allowed = trimmed
-            .char_indices()
-            .all(|(i, c)| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.') || (c == '+' && i == 0));
-        if !allowed || !(5..=20).contains(&digits) {
-            self.add(field, "must be a phone number such as +91 80 1234 5678");
-        }
-        trimmed.to_owned()
-    }
-
-    pub fn into_result(self) -> Result<(), Vec<FieldError>> {
-        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
-    }
 }
 
 /// Exposes a password for hashing only; keeps call sites greppable.
