@@ -14,6 +14,11 @@ use sqlx::{Any, AnyPool, Executor, Transaction, any::AnyPoolOptions, migrate::Mi
 
 use crate::config::DatabaseConfig;
 
+#[cfg(test)]
+mod seam_tests;
+#[cfg(test)]
+pub(crate) mod testing;
+
 static MIGRATIONS_SQLITE: Migrator = sqlx::migrate!("../migrations/sqlite");
 static MIGRATIONS_POSTGRES: Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -32,7 +37,8 @@ pub struct Db {
 /// A write transaction from [`Db::begin`]. Stores take `&mut Tx` where several domains must
 /// commit together (checkout: stock, order, coupon redemptions, idempotency record and mail all
 /// or nothing); the service that called `begin` owns it, commits it, and lets it drop (rolling
-/// back) on any error. Pass it to an `impl Executor` store function as `&mut **tx`.
+/// back) on any error. An `impl Executor` store function takes it as `&mut *tx` (owned `Tx`) or
+/// `&mut **tx` (a `&mut Tx` parameter).
 pub type Tx = Transaction<'static, Any>;
 
 impl Db {

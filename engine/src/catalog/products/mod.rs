@@ -12,6 +12,10 @@ pub mod model;
 pub mod service;
 mod store;
 
+/// The store functions other domains call inside their own transaction (see `store`).
+#[cfg_attr(not(test), expect(unused_imports, reason = "the seam checkout will use (issue 10)"))]
+pub(crate) use store::{lock_variants, return_stock, take_stock};
+
 pub use admin_api::AdminProductsApi;
 pub use api::ProductsApi;
 pub use error::ProductError;
