@@ -5,7 +5,8 @@
 //!
 //! Every domain is a module split by role. `carts`, `orders` and `payments` have exactly these
 //! five and nothing else at their top; the older domains follow the same roles, with a second
-//! file of a role named for it (`accounts/address_store.rs`, `products/admin_api.rs`).
+//! file of a role named for it (`accounts/address_store.rs`, `products/admin_api.rs`,
+//! `products/stock_store.rs` for the catalog's transaction seam).
 //!
 //! - **`api`** (a folder with one file per audience and a `dto.rs` when it grows): poem-openapi
 //!   types only. A handler parses the request into domain types, calls one service method and
@@ -19,7 +20,8 @@
 //! - **`store`**: SQL only, in the portable subset (see [`db`]). Functions take
 //!   `impl Executor<Database = Any>` (the pool, a connection, or `&mut **tx`); the few that other
 //!   domains may call take [`db::Tx`] and are `pub(crate)`, re-exported by the domain module
-//!   (`catalog::products::take_stock`), while the store module itself stays private. A row that
+//!   (`catalog::products::take_stock`, `accounts::read_user`), while the store module itself
+//!   stays private. A row that
 //!   does not decode is an error (`sqlx::Error::ColumnDecode`), never a default.
 //! - **`model`**: domain types that parse instead of validate (`Email`, `Role`, `Status`); no SQL,
 //!   no HTTP.
