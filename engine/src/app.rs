@@ -9,10 +9,12 @@ use std::{
 use anyhow::Context;
 use poem::{
     EndpointExt, Route, Server,
+    endpoint::make_sync,
     listener::{Acceptor, Listener, TcpListener},
     middleware::Cors,
+    web::Html,
 };
-use poem_openapi::OpenApiService;
+use poem_openapi::{LicenseObject, OpenApiService};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -165,6 +167,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
         OpsApi { db: state.db.clone(), metrics: state.metrics.clone() },
     );
     OpenApiService::new(apis, "Commerce Engine", env!("CARGO_PKG_VERSION"))
+        .license(LicenseObject::new("Apache-2.0").url("https://www.apache.org/licenses/LICENSE-2.0"))
         .description(
             "Headless commerce engine. Errors are RFC 9457 problem details (`application/problem+json`) \
              with a stable `code`. Money is integer minor units with a currency.",
@@ -175,8 +178,9 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
 /// The whole HTTP application: routes, docs and middleware.
 pub fn routes(state: &AppState) -> impl poem::Endpoint<Output = poem::Response> + use<> {
     let api = openapi(state);
-    let docs = api.swagger_ui();
-    let spec = api.spec_endpoint();
+    let document = crate::http::openapi::document(&api);
+    let docs = docs_page(&api, &document);
+    let spec = make_sync(move |_| poem::Response::builder().content_type("application/json").body(document.clone()));
     let config = &state.config.server;
     let origins = &config.cors.allowed_origins;
     let cors = (!origins.is_empty()).then(|| {
@@ -196,12 +200,27 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint<Output = poem::Response> 
     });
     Route::new()
         .at("/openapi.json", spec)
-        .nest("/docs", docs)
+        .nest("/docs", Route::new().at("/", make_sync(move |_| Html(docs.clone()))))
         .nest("/", api)
         .with(InvalidateOnWrite(state.catalog_generation.clone()))
         .with(BodyLimit(config.body_limit))
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(Observe { metrics: state.metrics.clone(), trust_forwarded_for: config.trust_forwarded_for })
+}
+
+/// The Swagger UI page with the processed document in it. poem-openapi embeds its own document
+/// (`spec()`) in the page; that text is swapped for the served one, so `/docs` shows exactly
+/// what `/openapi.json` serves.
+fn docs_page(api: &OpenApiService<Apis, ()>, document: &str) -> String {
+    let html = api.swagger_ui_html();
+    let raw = api.spec();
+    if html.contains(&raw) {
+        html.replacen(&raw, document, 1)
+    } else {
+        // Only if a poem-openapi upgrade changed the page; `docs_show_the_served_document` fails then.
+        tracing::warn!("the docs page does not embed the raw document; serving it unprocessed");
+        html
+    }
 }
 
 pub struct Application {

@@ -35,7 +35,7 @@ impl OpsApi {
     /// Liveness
     ///
     /// 200 while the process serves requests. Touches nothing else.
-    #[oai(path = "/health", method = "get", operation_id = "health")]
+    #[oai(path = "/health", method = "get", operation_id = "getHealth")]
     async fn health(&self) -> Health {
         Health::Ok(PlainText("ok"))
     }
@@ -43,7 +43,7 @@ impl OpsApi {
     /// Readiness
     ///
     /// 200 when the database answers, else 503 `unavailable` with `Retry-After`.
-    #[oai(path = "/ready", method = "get", operation_id = "ready")]
+    #[oai(path = "/ready", method = "get", operation_id = "getReadiness")]
     async fn ready(&self) -> Result<Ready, ApiError> {
         match self.db.ping().await {
             Ok(()) => Ok(Ready::Ready(PlainText("ready"))),
@@ -58,7 +58,7 @@ impl OpsApi {
     ///
     /// Prometheus text format: requests and latency by route and status, the database pool,
     /// background jobs.
-    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
+    #[oai(path = "/metrics", method = "get", operation_id = "getMetrics")]
     async fn metrics(&self) -> PlainText<String> {
         let pool = self.db.pool();
         let idle = i64::try_from(pool.num_idle()).unwrap_or(i64::MAX);

@@ -1,6 +1,8 @@
 //! HTTP plumbing shared by every domain's API layer.
 
 pub mod middleware;
+pub mod nullable;
+pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod security;

@@ -241,6 +241,8 @@ pub fn from_poem_error(error: &poem::Error) -> poem::Response {
         return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error").into_response();
     }
     let detail = match status.as_u16() {
+        // poem-openapi's parse errors name Rust types; the detail names the parameter instead.
+        400 => super::openapi::describe_bad_request(error).unwrap_or_else(|| error.to_string()),
         401 => "missing or invalid access token".to_owned(),
         404 => "no such resource".to_owned(),
         _ => error.to_string(),

@@ -8,6 +8,7 @@ use super::{LoadedPlugin, PluginRegistry, PluginSet, set::ReloadError};
 use crate::{
     accounts::AccountService,
     http::{
+        nullable::Nullable,
         problem::{ApiError, FieldError},
         security::BearerAuth,
     },
@@ -16,6 +17,7 @@ use crate::{
 #[derive(Tags)]
 enum PluginTags {
     /// WebAssembly plugins loaded by this instance, and hot reload.
+    #[oai(rename = "Admin · Plugins")]
     AdminPlugins,
 }
 
@@ -60,15 +62,16 @@ pub struct PluginView {
     calls: u64,
     failures: u64,
     /// Call time percentiles over the recent calls (microseconds); null before the first call.
-    p50_us: Option<u64>,
-    p99_us: Option<u64>,
+    p50_us: Nullable<u64>,
+    p99_us: Nullable<u64>,
 }
 
 #[derive(Object)]
 pub struct LimitsView {
     timeout_ms: u64,
     memory_mib: u32,
-    fuel: Option<u64>,
+    /// Null when fuel metering is off.
+    fuel: Nullable<u64>,
 }
 
 impl PluginSetView {
@@ -97,13 +100,13 @@ impl PluginView {
             limits: LimitsView {
                 timeout_ms: plugin.limits.timeout_ms,
                 memory_mib: plugin.limits.memory_mib,
-                fuel: plugin.limits.fuel,
+                fuel: plugin.limits.fuel.into(),
             },
             on_error: format!("{:?}", plugin.on_error).to_lowercase(),
             calls: plugin.stats.calls.load(Ordering::Relaxed),
             failures: plugin.stats.failures.load(Ordering::Relaxed),
-            p50_us: percentiles.map(|p| p.0),
-            p99_us: percentiles.map(|p| p.1),
+            p50_us: percentiles.map(|p| p.0).into(),
+            p99_us: percentiles.map(|p| p.1).into(),
         }
     }
 }
@@ -114,7 +117,7 @@ impl AdminPluginsApi {
     ///
     /// Each plugin with its world and version, module digest, limits, calls, failures and recent
     /// p50/p99 call time, and the plugin set's version (compare it across instances).
-    #[oai(path = "/", method = "get", operation_id = "admin_plugins_list")]
+    #[oai(path = "/", method = "get", operation_id = "adminListPlugins")]
     async fn list(&self, auth: BearerAuth) -> Result<Json<PluginSetView>, ApiError> {
         self.accounts.authenticate_staff(auth.token()).await?;
         Ok(Json(PluginSetView::of(&self.plugins.current())))
@@ -127,7 +130,7 @@ impl AdminPluginsApi {
     /// instance: requests in flight finish on the old set. If anything fails the old set stays
     /// and the answer is 422 `plugin_load_failed` with one entry per problem. `SIGHUP` does the
     /// same.
-    #[oai(path = "/reload", method = "post", operation_id = "admin_plugins_reload")]
+    #[oai(path = "/reload", method = "post", operation_id = "adminReloadPlugins")]
     async fn reload(&self, auth: BearerAuth) -> Result<Json<PluginSetView>, ApiError> {
         let caller = self.accounts.authenticate_staff(auth.token()).await?;
         tracing::info!(by = %caller.user_id, "plugin reload requested");

@@ -24,7 +24,8 @@ use crate::{
 
 #[derive(Tags)]
 enum PricingTags {
-    /// The pricing chain, tried out by staff.
+    /// The pricing chain, tried out by staff on a cart described inline.
+    #[oai(rename = "Admin · Pricing")]
     AdminPricing,
 }
 
@@ -53,7 +54,7 @@ impl AdminPricingApi {
     /// Coupon counts of earlier redemptions are 0 until orders exist. A failing plugin gives 503
     /// `pricing_unavailable` naming it (or, for `purpose: display` and an `on_error = "skip"`
     /// plugin, a notice).
-    #[oai(path = "/preview", method = "post", operation_id = "admin_pricing_preview")]
+    #[oai(path = "/preview", method = "post", operation_id = "adminPreviewPricing")]
     async fn preview(&self, auth: BearerAuth, body: Json<PreviewRequest>) -> Result<Json<PricedCartView>, ApiError> {
         self.accounts.authenticate_staff(auth.token()).await?;
         let request = body.0;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use commerce_pipeline::{AdjustmentKind, AppliedAdjustment, PricedCart, Target};
 use poem_openapi::{Enum, Object};
 
-use crate::http::text::Text;
+use crate::http::{nullable::Nullable, text::Text};
 
 /// A cart described inline for `POST /admin/pricing/preview`.
 #[derive(Object, Debug)]
@@ -42,7 +42,7 @@ pub struct PreviewAddress {
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename = "PricingPurpose", rename_all = "snake_case")]
 pub enum PurposeDto {
     Display,
     Checkout,
@@ -52,7 +52,7 @@ pub enum PurposeDto {
 #[derive(Object, Debug)]
 pub struct PricedCartView {
     /// The cart's id; null for a preview.
-    pub id: Option<String>,
+    pub id: Nullable<String>,
     pub currency: String,
     pub lines: Vec<PricedLineView>,
     /// The codes that apply, in the order they were added (`coupons` has the verdict on every
@@ -115,10 +115,10 @@ pub struct AdjustmentView {
     /// `line`, `cart` or `shipping`.
     pub target: String,
     /// For target `line`: the line's id.
-    pub line_id: Option<String>,
+    pub line_id: Nullable<String>,
     pub amount: i64,
     /// The coupon code behind it.
-    pub code: Option<String>,
+    pub code: Nullable<String>,
     pub label: String,
     /// For a tax: its parts (e.g. CGST and SGST), summing to `amount`.
     pub tax_breakdown: Vec<TaxComponentView>,
@@ -137,11 +137,11 @@ pub struct CouponView {
     pub code: String,
     pub accepted: bool,
     /// For a rejection: a sentence for the shopper.
-    pub reason: Option<String>,
+    pub reason: Nullable<String>,
     /// For a rejection: `coupon_unknown` or `coupon_ineligible`.
-    pub error_code: Option<String>,
+    pub error_code: Nullable<String>,
     /// The plugin that decided.
-    pub plugin: Option<String>,
+    pub plugin: Nullable<String>,
 }
 
 #[derive(Object, Debug)]
@@ -169,7 +169,7 @@ impl PricedCartView {
         pricing_version: String,
     ) -> Self {
         Self {
-            id,
+            id: id.into(),
             currency: priced.currency().as_str().to_owned(),
             lines: priced
                 .lines()
@@ -202,9 +202,9 @@ impl PricedCartView {
                 .map(|c| CouponView {
                     code: c.code.clone(),
                     accepted: c.accepted,
-                    reason: c.reason.clone(),
-                    error_code: c.error_code.map(|e| e.as_str().to_owned()),
-                    plugin: c.plugin.clone(),
+                    reason: c.reason.clone().into(),
+                    error_code: c.error_code.map(|e| e.as_str().to_owned()).into(),
+                    plugin: c.plugin.clone().into(),
                 })
                 .collect(),
             subtotal: priced.subtotal(),
@@ -246,9 +246,9 @@ impl AdjustmentView {
             }
             .to_owned(),
             target: target.to_owned(),
-            line_id,
+            line_id: line_id.into(),
             amount: a.amount,
-            code: a.code.clone(),
+            code: a.code.clone().into(),
             label: a.label.clone(),
             tax_breakdown: a
                 .tax_breakdown

@@ -25,7 +25,7 @@ impl AdminCustomersApi {
     /// List accounts
     ///
     /// Customers by default, oldest first; `role=staff` lists staff; `email` filters by prefix.
-    #[oai(path = "/", method = "get", operation_id = "admin_customers_list")]
+    #[oai(path = "/", method = "get", operation_id = "adminListCustomers")]
     async fn list(
         &self,
         auth: BearerAuth,
@@ -46,11 +46,11 @@ impl AdminCustomersApi {
         let rows = self.accounts.list_users(Some(role), email.as_deref(), after.as_deref(), limit + 1).await?;
         let (rows, more) = pagination::split_page(rows, limit);
         let next_cursor = more.then(|| rows.last().map(|u| pagination::encode(&scope, vec![u.id.clone()]))).flatten();
-        Ok(Json(UserList { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
+        Ok(Json(UserList { items: rows.into_iter().map(Into::into).collect(), next_cursor: next_cursor.into() }))
     }
 
     /// One account
-    #[oai(path = "/:id", method = "get", operation_id = "admin_customers_get")]
+    #[oai(path = "/:id", method = "get", operation_id = "adminGetCustomer")]
     async fn get(&self, auth: BearerAuth, id: Path<String>) -> Result<Json<UserView>, ApiError> {
         self.staff(&auth).await?;
         Ok(Json(self.accounts.user(&id.0).await?.into()))
@@ -60,7 +60,7 @@ impl AdminCustomersApi {
     ///
     /// `active: false` disables the account at once: its tokens stop working on the next request
     /// and its sessions end. Staff cannot demote or disable themselves.
-    #[oai(path = "/:id", method = "patch", operation_id = "admin_customers_update")]
+    #[oai(path = "/:id", method = "patch", operation_id = "adminUpdateCustomer")]
     async fn update(
         &self,
         auth: BearerAuth,

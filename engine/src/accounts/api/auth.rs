@@ -65,7 +65,7 @@ impl AuthApi {
     /// Register a customer
     ///
     /// Creates a customer account and signs it in. The email is normalised to lower case.
-    #[oai(path = "/register", method = "post", operation_id = "auth_register")]
+    #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(&self, body: Json<RegisterRequest>) -> Result<Created, ApiError> {
         let body = body.0;
         let (email, password) = match parse_credentials(&body.email, "email", body.password.into(), "password") {
@@ -86,7 +86,7 @@ impl AuthApi {
     /// Email and password for a token pair. Failed attempts are limited per account and per client
     /// address (429 `rate_limited` with `Retry-After`). A disabled account gets 403
     /// `account_disabled`.
-    #[oai(path = "/login", method = "post", operation_id = "auth_login")]
+    #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(&self, req: &Request, body: Json<LoginRequest>) -> Result<Json<TokenResponse>, ApiError> {
         let password = SecretString::from(body.0.password.into_inner());
         let session = self.accounts.login(&body.0.email, &password, &client(req)).await?;
@@ -97,7 +97,7 @@ impl AuthApi {
     ///
     /// Exchanges a refresh token for a new pair; the old refresh token stops working. Presenting a
     /// refresh token that was already exchanged is 401 `token_reused` and ends the whole session.
-    #[oai(path = "/refresh", method = "post", operation_id = "auth_refresh")]
+    #[oai(path = "/refresh", method = "post", operation_id = "refreshSession")]
     async fn refresh(&self, body: Json<RefreshRequest>) -> Result<Json<TokenResponse>, ApiError> {
         let session = self.accounts.refresh(&body.0.refresh_token).await?;
         Ok(Json(session.into()))
@@ -106,7 +106,7 @@ impl AuthApi {
     /// Log out
     ///
     /// Revokes the refresh token and every token of its session. Needs only the refresh token.
-    #[oai(path = "/logout", method = "post", operation_id = "auth_logout")]
+    #[oai(path = "/logout", method = "post", operation_id = "logout")]
     async fn logout(&self, body: Json<RefreshRequest>) -> Result<NoContent, ApiError> {
         self.accounts.logout(&body.0.refresh_token).await?;
         Ok(NoContent::NoContent)
@@ -115,7 +115,7 @@ impl AuthApi {
     /// Request a password reset
     ///
     /// Always 202. When the account exists, a single-use link valid for one hour is mailed.
-    #[oai(path = "/password-reset", method = "post", operation_id = "auth_password_reset")]
+    #[oai(path = "/password-reset", method = "post", operation_id = "requestPasswordReset")]
     async fn password_reset(&self, body: Json<PasswordResetRequest>) -> Result<Accepted, ApiError> {
         self.accounts.request_password_reset(&body.0.email).await?;
         Ok(Accepted::Accepted)
@@ -125,7 +125,7 @@ impl AuthApi {
     ///
     /// Sets a new password with the token from the mailed link. Every session of the account ends.
     /// A used or expired token is 401 `token_invalid`.
-    #[oai(path = "/password-reset/confirm", method = "post", operation_id = "auth_password_reset_confirm")]
+    #[oai(path = "/password-reset/confirm", method = "post", operation_id = "confirmPasswordReset")]
     async fn password_reset_confirm(&self, body: Json<PasswordResetConfirm>) -> Result<NoContent, ApiError> {
         let password = parse_new_password("new_password", body.0.new_password.into())?;
         self.accounts.confirm_password_reset(&body.0.token, password).await?;

@@ -10,11 +10,11 @@ use crate::{
         service::Session,
     },
     clock::from_millis,
-    http::text::Text,
+    http::{nullable::Nullable, text::Text},
 };
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename = "Role", rename_all = "snake_case")]
 pub enum RoleDto {
     Customer,
     Staff,
@@ -48,7 +48,7 @@ pub struct UserView {
     pub active: bool,
     pub first_name: String,
     pub last_name: String,
-    pub phone: Option<String>,
+    pub phone: Nullable<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -62,7 +62,7 @@ impl From<User> for UserView {
             active: u.active,
             first_name: u.first_name,
             last_name: u.last_name,
-            phone: u.phone,
+            phone: u.phone.into(),
             created_at: from_millis(u.created_at),
             updated_at: from_millis(u.updated_at),
         }
@@ -154,13 +154,13 @@ pub struct AddressView {
     pub first_name: String,
     pub last_name: String,
     pub line1: String,
-    pub line2: Option<String>,
+    pub line2: Nullable<String>,
     pub city: String,
-    pub region: Option<String>,
+    pub region: Nullable<String>,
     pub postal_code: String,
     /// ISO 3166-1 alpha-2, upper case.
     pub country: String,
-    pub phone: Option<String>,
+    pub phone: Nullable<String>,
     pub is_default: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -173,12 +173,12 @@ impl From<Address> for AddressView {
             first_name: a.first_name,
             last_name: a.last_name,
             line1: a.line1,
-            line2: a.line2,
+            line2: a.line2.into(),
             city: a.city,
-            region: a.region,
+            region: a.region.into(),
             postal_code: a.postal_code,
             country: a.country,
-            phone: a.phone,
+            phone: a.phone.into(),
             is_default: a.is_default,
             created_at: from_millis(a.created_at),
             updated_at: from_millis(a.updated_at),
@@ -264,13 +264,14 @@ impl From<AddressPatch> for AddressDraft {
 pub struct AddressList {
     pub items: Vec<AddressView>,
     /// Pass as `?cursor=` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
+    pub next_cursor: Nullable<String>,
 }
 
 #[derive(Object)]
 pub struct UserList {
     pub items: Vec<UserView>,
-    pub next_cursor: Option<String>,
+    /// Pass as `?cursor=` for the next page; null on the last page.
+    pub next_cursor: Nullable<String>,
 }
 
 /// Staff changes to an account; effective on the account's next request.

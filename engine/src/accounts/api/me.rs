@@ -38,7 +38,7 @@ impl MeApi {
 #[OpenApi(prefix_path = "/api/v1/me", tag = "AccountTags::Me")]
 impl MeApi {
     /// Your profile
-    #[oai(path = "/", method = "get", operation_id = "me_get")]
+    #[oai(path = "/", method = "get", operation_id = "getMe")]
     async fn get(&self, auth: BearerAuth) -> Result<Json<UserView>, ApiError> {
         let caller = self.caller(&auth).await?;
         Ok(Json(self.accounts.profile(&caller).await?.into()))
@@ -47,7 +47,7 @@ impl MeApi {
     /// Update your profile
     ///
     /// `first_name`, `last_name` and `phone`; the email cannot be changed here.
-    #[oai(path = "/", method = "patch", operation_id = "me_update")]
+    #[oai(path = "/", method = "patch", operation_id = "updateMe")]
     async fn update(&self, auth: BearerAuth, body: Json<ProfilePatch>) -> Result<Json<UserView>, ApiError> {
         let caller = self.caller(&auth).await?;
         let change = ProfileChange {
@@ -62,7 +62,7 @@ impl MeApi {
     ///
     /// Needs the current password (401 `invalid_credentials` when wrong). Every other session
     /// ends; the response holds a new token pair for this one.
-    #[oai(path = "/password", method = "post", operation_id = "me_change_password")]
+    #[oai(path = "/password", method = "post", operation_id = "changePassword")]
     async fn change_password(
         &self,
         auth: BearerAuth,
@@ -75,7 +75,7 @@ impl MeApi {
     }
 
     /// Your addresses
-    #[oai(path = "/addresses", method = "get", operation_id = "me_addresses_list")]
+    #[oai(path = "/addresses", method = "get", operation_id = "listAddresses")]
     async fn addresses(
         &self,
         auth: BearerAuth,
@@ -92,13 +92,13 @@ impl MeApi {
         let (rows, more) = pagination::split_page(rows, limit);
         let next_cursor =
             more.then(|| rows.last().map(|a| pagination::encode(ADDRESSES_SCOPE, vec![a.id.clone()]))).flatten();
-        Ok(Json(AddressList { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
+        Ok(Json(AddressList { items: rows.into_iter().map(Into::into).collect(), next_cursor: next_cursor.into() }))
     }
 
     /// Add an address
     ///
     /// The first address becomes the default; `is_default: true` moves the default to this one.
-    #[oai(path = "/addresses", method = "post", operation_id = "me_addresses_create")]
+    #[oai(path = "/addresses", method = "post", operation_id = "createAddress")]
     async fn add_address(&self, auth: BearerAuth, body: Json<AddressCreate>) -> Result<AddressCreated, ApiError> {
         let caller = self.caller(&auth).await?;
         let address = self.accounts.add_address(&caller, body.0.into()).await?;
@@ -106,14 +106,14 @@ impl MeApi {
     }
 
     /// One of your addresses
-    #[oai(path = "/addresses/:id", method = "get", operation_id = "me_addresses_get")]
+    #[oai(path = "/addresses/:id", method = "get", operation_id = "getAddress")]
     async fn address(&self, auth: BearerAuth, id: Path<String>) -> Result<Json<AddressView>, ApiError> {
         let caller = self.caller(&auth).await?;
         Ok(Json(self.accounts.address(&caller, &id.0).await?.into()))
     }
 
     /// Update an address
-    #[oai(path = "/addresses/:id", method = "patch", operation_id = "me_addresses_update")]
+    #[oai(path = "/addresses/:id", method = "patch", operation_id = "updateAddress")]
     async fn update_address(
         &self,
         auth: BearerAuth,
@@ -127,7 +127,7 @@ impl MeApi {
     /// Delete an address
     ///
     /// When the default address is deleted, the newest remaining one becomes the default.
-    #[oai(path = "/addresses/:id", method = "delete", operation_id = "me_addresses_delete")]
+    #[oai(path = "/addresses/:id", method = "delete", operation_id = "deleteAddress")]
     async fn delete_address(&self, auth: BearerAuth, id: Path<String>) -> Result<Deleted, ApiError> {
         let caller = self.caller(&auth).await?;
         self.accounts.delete_address(&caller, &id.0).await?;

@@ -16,7 +16,9 @@ pub enum AccountTags {
     /// Registration, login, token refresh, logout and password reset.
     Auth,
     /// The signed-in user's profile, password and address book.
+    #[oai(rename = "Account")]
     Me,
-    /// Staff management of customer accounts.
+    /// Staff management of accounts: roles and deactivation.
+    #[oai(rename = "Admin · Customers")]
     AdminCustomers,
 }

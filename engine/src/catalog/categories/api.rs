@@ -13,9 +13,10 @@ use crate::{
 
 #[derive(Tags)]
 pub enum CategoryTags {
-    /// The catalog's category tree.
+    /// The catalog's category tree, for navigation and breadcrumbs.
     Categories,
-    /// Staff management of the category tree.
+    /// Staff management of the category tree: create, rename, move, delete.
+    #[oai(rename = "Admin · Categories")]
     AdminCategories,
 }
 
@@ -29,7 +30,7 @@ impl CategoriesApi {
     ///
     /// Every root category with its descendants nested in `children`; siblings ordered by
     /// `position`, then name, then id. Not paginated.
-    #[oai(path = "/", method = "get", operation_id = "categories_tree")]
+    #[oai(path = "/", method = "get", operation_id = "listCategories")]
     async fn tree(&self) -> Result<Json<CategoryTree>, ApiError> {
         let roots = self.categories.tree().await?;
         Ok(Json(CategoryTree { items: roots.into_iter().map(Into::into).collect() }))
@@ -38,7 +39,7 @@ impl CategoriesApi {
     /// One category
     ///
     /// By id or slug, with its direct `children` and its `ancestors` (root first).
-    #[oai(path = "/:id_or_slug", method = "get", operation_id = "categories_get")]
+    #[oai(path = "/:id_or_slug", method = "get", operation_id = "getCategory")]
     async fn get(&self, id_or_slug: Path<String>) -> Result<Json<CategoryDetailView>, ApiError> {
         Ok(Json(self.categories.detail(&id_or_slug.0).await?.into()))
     }
@@ -73,7 +74,7 @@ impl AdminCategoriesApi {
     /// List categories
     ///
     /// A flat list in creation order; `parent_id` keeps one category's direct children.
-    #[oai(path = "/", method = "get", operation_id = "admin_categories_list")]
+    #[oai(path = "/", method = "get", operation_id = "adminListCategories")]
     async fn list(
         &self,
         auth: BearerAuth,
@@ -92,14 +93,14 @@ impl AdminCategoriesApi {
         let rows = self.categories.list(parent_id.as_deref(), after.as_deref(), limit + 1).await?;
         let (rows, more) = pagination::split_page(rows, limit);
         let next_cursor = more.then(|| rows.last().map(|c| pagination::encode(&scope, vec![c.id.clone()]))).flatten();
-        Ok(Json(CategoryList { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
+        Ok(Json(CategoryList { items: rows.into_iter().map(Into::into).collect(), next_cursor: next_cursor.into() }))
     }
 
     /// Create a category
     ///
     /// `slug` is generated from the name when omitted; `position` defaults to after the last
     /// sibling. An unknown `parent_id` is 422; a taken slug 409 `slug_taken`.
-    #[oai(path = "/", method = "post", operation_id = "admin_categories_create")]
+    #[oai(path = "/", method = "post", operation_id = "adminCreateCategory")]
     async fn create(&self, auth: BearerAuth, body: Json<CategoryCreate>) -> Result<CategoryCreated, ApiError> {
         self.staff(&auth).await?;
         let category = self.categories.create(body.0.into()).await?;
@@ -107,7 +108,7 @@ impl AdminCategoriesApi {
     }
 
     /// One category
-    #[oai(path = "/:id", method = "get", operation_id = "admin_categories_get")]
+    #[oai(path = "/:id", method = "get", operation_id = "adminGetCategory")]
     async fn get(&self, auth: BearerAuth, id: Path<String>) -> Result<Json<CategoryView>, ApiError> {
         self.staff(&auth).await?;
         Ok(Json(self.categories.get(&id.0).await?.into()))
@@ -117,7 +118,7 @@ impl AdminCategoriesApi {
     ///
     /// Absent fields stay. `parent_id` moves the category and its whole subtree (`null`: to the
     /// root); under itself or one of its descendants is 409 `category_cycle`.
-    #[oai(path = "/:id", method = "patch", operation_id = "admin_categories_update")]
+    #[oai(path = "/:id", method = "patch", operation_id = "adminUpdateCategory")]
     async fn update(
         &self,
         auth: BearerAuth,
@@ -132,7 +133,7 @@ impl AdminCategoriesApi {
     ///
     /// Refused with 409 `category_not_empty` while it has subcategories or any product (of any
     /// status) is in it.
-    #[oai(path = "/:id", method = "delete", operation_id = "admin_categories_delete")]
+    #[oai(path = "/:id", method = "delete", operation_id = "adminDeleteCategory")]
     async fn delete(&self, auth: BearerAuth, id: Path<String>) -> Result<CategoryDeleted, ApiError> {
         self.staff(&auth).await?;
         self.categories.delete(&id.0).await?;

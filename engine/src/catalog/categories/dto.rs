@@ -5,7 +5,7 @@ use poem_openapi::{Object, types::MaybeUndefined};
 
 use super::model::{Category, CategoryDetail, CategoryDraft, CategoryNode};
 use crate::clock::from_millis;
-use crate::http::text::Text;
+use crate::http::{nullable::Nullable, text::Text};
 
 /// A category of the catalog tree.
 #[derive(Object, Debug)]
@@ -16,7 +16,7 @@ pub struct CategoryView {
     pub name: String,
     pub description: String,
     /// Null for a root category.
-    pub parent_id: Option<String>,
+    pub parent_id: Nullable<String>,
     /// Order among siblings, ascending (ties by name, then id).
     pub position: i64,
     pub created_at: DateTime<Utc>,
@@ -30,7 +30,7 @@ impl From<Category> for CategoryView {
             slug: c.slug,
             name: c.name,
             description: c.description,
-            parent_id: c.parent_id,
+            parent_id: c.parent_id.into(),
             position: c.position,
             created_at: from_millis(c.created_at),
             updated_at: from_millis(c.updated_at),
@@ -45,7 +45,7 @@ pub struct CategoryTreeNode {
     pub slug: String,
     pub name: String,
     pub description: String,
-    pub parent_id: Option<String>,
+    pub parent_id: Nullable<String>,
     pub position: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -60,7 +60,7 @@ impl From<CategoryNode> for CategoryTreeNode {
             slug: c.slug,
             name: c.name,
             description: c.description,
-            parent_id: c.parent_id,
+            parent_id: c.parent_id.into(),
             position: c.position,
             created_at: from_millis(c.created_at),
             updated_at: from_millis(c.updated_at),
@@ -82,7 +82,7 @@ pub struct CategoryDetailView {
     pub slug: String,
     pub name: String,
     pub description: String,
-    pub parent_id: Option<String>,
+    pub parent_id: Nullable<String>,
     pub position: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -98,7 +98,7 @@ impl From<CategoryDetail> for CategoryDetailView {
             slug: c.slug,
             name: c.name,
             description: c.description,
-            parent_id: c.parent_id,
+            parent_id: c.parent_id.into(),
             position: c.position,
             created_at: from_millis(c.created_at),
             updated_at: from_millis(c.updated_at),
@@ -112,7 +112,7 @@ impl From<CategoryDetail> for CategoryDetailView {
 pub struct CategoryList {
     pub items: Vec<CategoryView>,
     /// Pass as `?cursor=` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
+    pub next_cursor: Nullable<String>,
 }
 
 #[derive(Object, Debug)]

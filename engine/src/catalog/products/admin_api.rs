@@ -92,7 +92,7 @@ impl AdminProductsApi {
     /// List products (staff)
     ///
     /// All statuses, newest first; filter with `status`.
-    #[oai(path = "/products", method = "get", operation_id = "admin_products_list")]
+    #[oai(path = "/products", method = "get", operation_id = "adminListProducts")]
     async fn list(
         &self,
         auth: BearerAuth,
@@ -118,15 +118,15 @@ impl AdminProductsApi {
                 slug: p.slug,
                 name: p.name,
                 status: p.status.into(),
-                category_id: p.category_id,
+                category_id: p.category_id.into(),
                 currency: p.currency,
-                min_price: p.min_price,
-                max_price: p.max_price,
+                min_price: p.min_price.into(),
+                max_price: p.max_price.into(),
                 created_at: crate::clock::from_millis(p.created_at),
                 updated_at: crate::clock::from_millis(p.updated_at),
             })
             .collect();
-        Ok(Json(AdminProductList { items, next_cursor }))
+        Ok(Json(AdminProductList { items, next_cursor: next_cursor.into() }))
     }
 
     /// Create a product
@@ -134,7 +134,7 @@ impl AdminProductsApi {
     /// With `options` and `variants` in one request, or the shorthand `price` + `sku` + `stock`
     /// for a product without options. `status` defaults to `active`; a missing `slug` is made
     /// from the name.
-    #[oai(path = "/products", method = "post", operation_id = "admin_products_create")]
+    #[oai(path = "/products", method = "post", operation_id = "adminCreateProduct")]
     async fn create(&self, auth: BearerAuth, body: Json<ProductCreate>) -> Result<ProductCreated, ApiError> {
         self.staff(&auth).await?;
         let detail = self.products.create(draft(body.0)?).await?;
@@ -142,14 +142,14 @@ impl AdminProductsApi {
     }
 
     /// One product (staff)
-    #[oai(path = "/products/:id", method = "get", operation_id = "admin_products_get")]
+    #[oai(path = "/products/:id", method = "get", operation_id = "adminGetProduct")]
     async fn get(&self, auth: BearerAuth, id: Path<String>) -> Result<Json<AdminProductDto>, ApiError> {
         self.staff(&auth).await?;
         Ok(Json(self.products.admin_detail(&id.0).await?.into()))
     }
 
     /// Update a product
-    #[oai(path = "/products/:id", method = "patch", operation_id = "admin_products_update")]
+    #[oai(path = "/products/:id", method = "patch", operation_id = "adminUpdateProduct")]
     async fn update(
         &self,
         auth: BearerAuth,
@@ -174,7 +174,7 @@ impl AdminProductsApi {
     ///
     /// Hidden from the storefront; orders keep their snapshots. Set `status` back to `active` to
     /// restore it.
-    #[oai(path = "/products/:id", method = "delete", operation_id = "admin_products_archive")]
+    #[oai(path = "/products/:id", method = "delete", operation_id = "adminArchiveProduct")]
     async fn archive(&self, auth: BearerAuth, id: Path<String>) -> Result<Done, ApiError> {
         self.staff(&auth).await?;
         self.products.archive(&id.0).await?;
@@ -182,7 +182,7 @@ impl AdminProductsApi {
     }
 
     /// Add a variant
-    #[oai(path = "/products/:id/variants", method = "post", operation_id = "admin_variants_create")]
+    #[oai(path = "/products/:id/variants", method = "post", operation_id = "adminCreateVariant")]
     async fn add_variant(
         &self,
         auth: BearerAuth,
@@ -198,7 +198,7 @@ impl AdminProductsApi {
     ///
     /// `price`, `compare_at_price`, `sku`, and either `stock` (absolute) or `stock_adjustment`
     /// (relative, atomic, never below zero: 409 `insufficient_stock` with `available`).
-    #[oai(path = "/variants/:id", method = "patch", operation_id = "admin_variants_update")]
+    #[oai(path = "/variants/:id", method = "patch", operation_id = "adminUpdateVariant")]
     async fn update_variant(
         &self,
         auth: BearerAuth,
@@ -221,7 +221,7 @@ impl AdminProductsApi {
     /// Remove a variant
     ///
     /// Hidden everywhere and its SKU freed; orders that reference it keep it.
-    #[oai(path = "/variants/:id", method = "delete", operation_id = "admin_variants_delete")]
+    #[oai(path = "/variants/:id", method = "delete", operation_id = "adminDeleteVariant")]
     async fn remove_variant(&self, auth: BearerAuth, id: Path<String>) -> Result<Done, ApiError> {
         self.staff(&auth).await?;
         self.products.remove_variant(&id.0).await?;

@@ -64,14 +64,17 @@ impl ProductsApi {
         if let Some(key) = category_key {
             match self.products.category_path(key).await? {
                 Some(path) => listing.category_path = Some(path),
-                None => return Ok(ProductCardList { items: Vec::new(), next_cursor: None }),
+                None => return Ok(ProductCardList { items: Vec::new(), next_cursor: None.into() }),
             }
         }
         let limit = listing.limit;
         let rows = self.products.list(&listing).await?;
         let (rows, more) = pagination::split_page(rows, limit);
         let next_cursor = if more { rows.last().map(|(_, after)| encode_after(scope, after)) } else { None };
-        Ok(ProductCardList { items: rows.into_iter().map(|(card, _)| card.into()).collect(), next_cursor })
+        Ok(ProductCardList {
+            items: rows.into_iter().map(|(card, _)| card.into()).collect(),
+            next_cursor: next_cursor.into(),
+        })
     }
 }
 
@@ -84,7 +87,7 @@ impl ProductsApi {
     /// or slug, including its descendants (unknown: empty list). `min_price`/`max_price` apply to
     /// the cheapest variant. `in_stock=true` keeps products with a variant in stock. Cursor
     /// pagination; a cursor only works with the same sort and filters.
-    #[oai(path = "/", method = "get", operation_id = "products_list")]
+    #[oai(path = "/", method = "get", operation_id = "listProducts")]
     #[allow(clippy::too_many_arguments, reason = "one parameter per documented query parameter")]
     async fn list(
         &self,
@@ -150,7 +153,7 @@ impl ProductsApi {
     ///
     /// By id or slug: options, variants (with `in_stock`, not stock levels), images, and the
     /// category with its ancestors. Draft and archived products are 404.
-    #[oai(path = "/:id_or_slug", method = "get", operation_id = "products_get")]
+    #[oai(path = "/:id_or_slug", method = "get", operation_id = "getProduct")]
     async fn get(&self, id_or_slug: Path<String>) -> Result<Json<ProductDto>, ApiError> {
         Ok(Json(self.products.storefront_detail(&id_or_slug.0).await?.into()))
     }

@@ -9,10 +9,13 @@ use super::{
     model::{Image, ProductCard, ProductOption, Status, Variant},
     service::{ProductDetail, VariantDraft},
 };
-use crate::{clock::from_millis, http::text::Text};
+use crate::{
+    clock::from_millis,
+    http::{nullable::Nullable, text::Text},
+};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename = "ProductStatus", rename_all = "snake_case")]
 pub enum StatusDto {
     Draft,
     Active,
@@ -40,7 +43,7 @@ impl From<Status> for StatusDto {
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename = "ProductSort", rename_all = "snake_case")]
 pub enum SortDto {
     Newest,
     PriceAsc,
@@ -49,8 +52,9 @@ pub enum SortDto {
     Relevance,
 }
 
+/// An image to store with a product (`alt` defaults to empty).
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "Image")]
+#[oai(rename = "ImageInput")]
 pub struct ImageDto {
     /// http(s) URL.
     pub url: Text,
@@ -64,9 +68,17 @@ impl From<ImageDto> for Image {
     }
 }
 
-impl From<Image> for ImageDto {
+/// An image as the API shows it: both fields always present (`alt` may be empty).
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Image")]
+pub struct ImageView {
+    pub url: String,
+    pub alt: String,
+}
+
+impl From<Image> for ImageView {
     fn from(i: Image) -> Self {
-        ImageDto { url: Text(i.url), alt: Text(i.alt) }
+        ImageView { url: i.url, alt: i.alt }
     }
 }
 
@@ -99,6 +111,7 @@ pub struct OptionValue {
 
 /// A product card (lists).
 #[derive(Object, Debug, Clone)]
+#[oai(rename = "ProductCard")]
 pub struct ProductCardDto {
     pub id: String,
     pub slug: String,
@@ -107,12 +120,12 @@ pub struct ProductCardDto {
     pub min_price: i64,
     pub max_price: i64,
     pub currency: String,
-    /// The first image, if any.
-    pub image: Option<ImageDto>,
+    /// The first image; null when the product has none.
+    pub image: Nullable<ImageView>,
     /// At least one variant has stock.
     pub in_stock: bool,
-    /// The variant to add to a cart from a list.
-    pub default_variant_id: Option<String>,
+    /// The variant to add to a cart from a list; null when no variant is live.
+    pub default_variant_id: Nullable<String>,
 }
 
 impl From<ProductCard> for ProductCardDto {
@@ -124,9 +137,9 @@ impl From<ProductCard> for ProductCardDto {
             min_price: c.min_price,
             max_price: c.max_price,
             currency: c.currency,
-            image: c.image.map(Into::into),
+            image: c.image.map(Into::into).into(),
             in_stock: c.in_stock,
-            default_variant_id: c.default_variant_id,
+            default_variant_id: c.default_variant_id.into(),
         }
     }
 }
@@ -134,18 +147,21 @@ impl From<ProductCard> for ProductCardDto {
 #[derive(Object, Clone)]
 pub struct ProductCardList {
     pub items: Vec<ProductCardDto>,
-    pub next_cursor: Option<String>,
+    /// Pass as `?cursor=` for the next page; null on the last page.
+    pub next_cursor: Nullable<String>,
 }
 
 /// A sellable variant as the storefront sees it.
 #[derive(Object, Debug)]
+#[oai(rename = "Variant")]
 pub struct VariantDto {
     pub id: String,
     pub sku: String,
     /// Option values joined by ` / ` (`M / Red`); empty for a product without options.
     pub title: String,
     pub price: i64,
-    pub compare_at_price: Option<i64>,
+    /// The "was" price, minor units; null when there is none.
+    pub compare_at_price: Nullable<i64>,
     pub currency: String,
     pub in_stock: bool,
     pub options: Vec<OptionValue>,
@@ -153,13 +169,15 @@ pub struct VariantDto {
 
 /// A variant with its stock (staff).
 #[derive(Object, Debug)]
+#[oai(rename = "AdminVariant")]
 pub struct AdminVariantDto {
     pub id: String,
     pub product_id: String,
     pub sku: String,
     pub title: String,
     pub price: i64,
-    pub compare_at_price: Option<i64>,
+    /// The "was" price, minor units; null when there is none.
+    pub compare_at_price: Nullable<i64>,
     pub currency: String,
     pub stock: i64,
     pub in_stock: bool,
@@ -185,7 +203,7 @@ pub fn admin_variant(option_names: &[String], currency: &str, v: Variant) -> Adm
         sku: v.sku,
         title: v.title,
         price: v.price,
-        compare_at_price: v.compare_at_price,
+        compare_at_price: v.compare_at_price.into(),
         currency: currency.to_owned(),
         stock: v.stock,
         created_at: from_millis(v.created_at),
@@ -218,20 +236,23 @@ fn category(chain: Vec<(String, String, String)>) -> Option<ProductCategory> {
 
 /// A product page.
 #[derive(Object, Debug)]
+#[oai(rename = "Product")]
 pub struct ProductDto {
     pub id: String,
     pub slug: String,
     pub name: String,
     pub description: String,
     pub currency: String,
-    pub min_price: Option<i64>,
-    pub max_price: Option<i64>,
+    /// The cheapest live variant's price; null without live variants.
+    pub min_price: Nullable<i64>,
+    pub max_price: Nullable<i64>,
     pub in_stock: bool,
-    pub default_variant_id: Option<String>,
-    pub images: Vec<ImageDto>,
+    pub default_variant_id: Nullable<String>,
+    pub images: Vec<ImageView>,
     pub options: Vec<OptionDto>,
     pub variants: Vec<VariantDto>,
-    pub category: Option<ProductCategory>,
+    /// Null for a product outside the category tree.
+    pub category: Nullable<ProductCategory>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -250,7 +271,7 @@ impl From<ProductDetail> for ProductDto {
                 sku: v.sku,
                 title: v.title,
                 price: v.price,
-                compare_at_price: v.compare_at_price,
+                compare_at_price: v.compare_at_price.into(),
                 currency: p.currency.clone(),
             })
             .collect::<Vec<_>>();
@@ -261,13 +282,13 @@ impl From<ProductDetail> for ProductDto {
             name: p.name,
             description: p.description,
             currency: p.currency,
-            min_price: p.min_price,
-            max_price: p.max_price,
-            default_variant_id: p.default_variant_id,
+            min_price: p.min_price.into(),
+            max_price: p.max_price.into(),
+            default_variant_id: p.default_variant_id.into(),
             images: p.images.into_iter().map(Into::into).collect(),
             options: p.options.into_iter().map(Into::into).collect(),
             variants,
-            category: category(d.category_chain),
+            category: category(d.category_chain).into(),
             created_at: from_millis(p.created_at),
             updated_at: from_millis(p.updated_at),
         }
@@ -276,18 +297,19 @@ impl From<ProductDetail> for ProductDto {
 
 /// A product with everything staff can edit, including drafts, stock and status.
 #[derive(Object, Debug)]
+#[oai(rename = "AdminProduct")]
 pub struct AdminProductDto {
     pub id: String,
     pub slug: String,
     pub name: String,
     pub description: String,
     pub status: StatusDto,
-    pub category_id: Option<String>,
+    pub category_id: Nullable<String>,
     pub currency: String,
-    pub min_price: Option<i64>,
-    pub max_price: Option<i64>,
-    pub default_variant_id: Option<String>,
-    pub images: Vec<ImageDto>,
+    pub min_price: Nullable<i64>,
+    pub max_price: Nullable<i64>,
+    pub default_variant_id: Nullable<String>,
+    pub images: Vec<ImageView>,
     pub options: Vec<OptionDto>,
     pub variants: Vec<AdminVariantDto>,
     pub created_at: DateTime<Utc>,
@@ -305,11 +327,11 @@ impl From<ProductDetail> for AdminProductDto {
             name: p.name,
             description: p.description,
             status: p.status.into(),
-            category_id: p.category_id,
+            category_id: p.category_id.into(),
             currency: p.currency,
-            min_price: p.min_price,
-            max_price: p.max_price,
-            default_variant_id: p.default_variant_id,
+            min_price: p.min_price.into(),
+            max_price: p.max_price.into(),
+            default_variant_id: p.default_variant_id.into(),
             images: p.images.into_iter().map(Into::into).collect(),
             options: p.options.into_iter().map(Into::into).collect(),
             created_at: from_millis(p.created_at),
@@ -325,10 +347,10 @@ pub struct AdminProductSummary {
     pub slug: String,
     pub name: String,
     pub status: StatusDto,
-    pub category_id: Option<String>,
+    pub category_id: Nullable<String>,
     pub currency: String,
-    pub min_price: Option<i64>,
-    pub max_price: Option<i64>,
+    pub min_price: Nullable<i64>,
+    pub max_price: Nullable<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -336,7 +358,8 @@ pub struct AdminProductSummary {
 #[derive(Object)]
 pub struct AdminProductList {
     pub items: Vec<AdminProductSummary>,
-    pub next_cursor: Option<String>,
+    /// Pass as `?cursor=` for the next page; null on the last page.
+    pub next_cursor: Nullable<String>,
 }
 
 /// A variant to create: SKU, price in minor units, stock, and one value per product option

@@ -20,8 +20,9 @@ use poem_openapi::Tags;
 
 #[derive(Tags)]
 pub enum ProductTags {
-    /// The storefront catalog: product lists, search and product pages.
+    /// The storefront catalog: product cards with search, filters and sorts, and product pages.
     Products,
     /// Staff management of products, variants and stock.
+    #[oai(rename = "Admin · Products")]
     AdminProducts,
 }

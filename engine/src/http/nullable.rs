@@ -1,0 +1,100 @@
+//! `Nullable<T>`: a response field that is always sent, as a value or as `null`.
+//!
+//! poem-openapi documents an `Option<T>` field as optional and non-nullable, while it serialises
+//! `None` as `null`: a generated client then types `next_cursor?: string` and a strict client
+//! testing `!== undefined` loops forever on the last page. Response DTOs use `Nullable<T>`
+//! instead: the field is `required` and its schema `nullable: true` (OpenAPI 3.0), which is what
+//! the server does. Request bodies keep `Option<T>` (omitting a field is allowed there).
+
+use std::borrow::Cow;
+
+use poem_openapi::{
+    registry::{MetaSchema, MetaSchemaRef, Registry},
+    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Nullable<T>(pub Option<T>);
+
+impl<T> From<Option<T>> for Nullable<T> {
+    fn from(value: Option<T>) -> Self {
+        Self(value)
+    }
+}
+
+impl<T> Nullable<T> {
+    pub fn as_ref(&self) -> Option<&T> {
+        self.0.as_ref()
+    }
+}
+
+impl<T: Type> Type for Nullable<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = T::RawValueType;
+    type RawElementValueType = T::RawElementValueType;
+
+    fn name() -> Cow<'static, str> {
+        format!("nullable_{}", T::name()).into()
+    }
+
+    /// An inline schema gets `nullable: true`; a `$ref` cannot carry siblings in OpenAPI 3.0,
+    /// so it is wrapped as `allOf: [$ref], nullable: true` (what openapi-typescript reads as
+    /// `T | null`).
+    fn schema_ref() -> MetaSchemaRef {
+        match T::schema_ref() {
+            MetaSchemaRef::Inline(schema) => MetaSchemaRef::Inline(Box::new(MetaSchema { nullable: true, ..*schema })),
+            reference @ MetaSchemaRef::Reference(_) => MetaSchemaRef::Inline(Box::new(MetaSchema {
+                all_of: vec![reference],
+                nullable: true,
+                ..MetaSchema::ANY
+            })),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_ref().and_then(Type::as_raw_value)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        match &self.0 {
+            Some(value) => value.raw_element_iter(),
+            None => Box::new(std::iter::empty()),
+        }
+    }
+}
+
+impl<T: ParseFromJSON> ParseFromJSON for Nullable<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value.unwrap_or_default() {
+            Value::Null => Ok(Self(None)),
+            value => T::parse_from_json(Some(value)).map(|v| Self(Some(v))).map_err(ParseError::propagate),
+        }
+    }
+}
+
+impl<T: ToJSON> ToJSON for Nullable<T> {
+    fn to_json(&self) -> Option<Value> {
+        Some(self.0.as_ref().and_then(ToJSON::to_json).unwrap_or(Value::Null))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn none_is_sent_as_null_and_the_schema_is_required_and_nullable() {
+        assert_eq!(Nullable::<i64>(None).to_json(), Some(Value::Null));
+        assert_eq!(Nullable(Some(5_i64)).to_json(), Some(serde_json::json!(5)));
+        const { assert!(<Nullable<String> as Type>::IS_REQUIRED) };
+        match <Nullable<String>>::schema_ref() {
+            MetaSchemaRef::Inline(schema) => assert!(schema.nullable && schema.ty == "string"),
+            MetaSchemaRef::Reference(_) => panic!("a string is inline"),
+        }
+    }
+}
