@@ -15,6 +15,8 @@ mod leaks;
 mod list_cache;
 mod listing;
 mod me;
+mod openapi_doc;
+mod openapi_truth;
 mod ops;
 mod passwords;
 mod plugin_admin;

@@ -39,16 +39,22 @@ impl<T: Type> Type for Nullable<T> {
     }
 
     /// An inline schema gets `nullable: true`; a `$ref` cannot carry siblings in OpenAPI 3.0,
-    /// so it is wrapped as `allOf: [$ref], nullable: true` (what openapi-typescript reads as
-    /// `T | null`).
+    /// so it is wrapped as `type: <its type>, allOf: [$ref], nullable: true` (what
+    /// openapi-typescript reads as `T | null`; `nullable` needs a sibling `type`).
     fn schema_ref() -> MetaSchemaRef {
         match T::schema_ref() {
             MetaSchemaRef::Inline(schema) => MetaSchemaRef::Inline(Box::new(MetaSchema { nullable: true, ..*schema })),
-            reference @ MetaSchemaRef::Reference(_) => MetaSchemaRef::Inline(Box::new(MetaSchema {
-                all_of: vec![reference],
-                nullable: true,
-                ..MetaSchema::ANY
-            })),
+            MetaSchemaRef::Reference(name) => {
+                let mut registry = Registry::new();
+                T::register(&mut registry);
+                let ty = registry.schemas.get(&name).map_or("object", |schema| schema.ty);
+                MetaSchemaRef::Inline(Box::new(MetaSchema {
+                    ty,
+                    all_of: vec![MetaSchemaRef::Reference(name)],
+                    nullable: true,
+                    ..MetaSchema::ANY
+                }))
+            }
         }
     }
 

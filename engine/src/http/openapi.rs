@@ -39,8 +39,19 @@ pub const TAG_ORDER: &[&str] = &[
     "Operations",
 ];
 
-/// The JSON media key poem-openapi writes for `Json<T>` payloads.
-const JSON_WITH_CHARSET: &str = "application/json; charset=utf-8";
+/// Guest credentials sent as headers, beside the bearer scheme: `(scheme, header, description)`.
+pub const GUEST_SCHEMES: &[(&str, &str, &str)] = &[
+    ("CartToken", "X-Cart-Token", "A guest cart's `cart_token`, from the answer that created the cart."),
+    ("OrderToken", "X-Order-Token", "A guest order's `order_token`, from the checkout answer."),
+];
+
+/// Operations a guest may call with a cart or order token instead of a bearer token:
+/// `(operationId, scheme)`. Carts and orders add their rows here (e.g. `("getCart",
+/// "CartToken")`); the poem-openapi derive cannot say "bearer or this header".
+pub const GUEST_TOKEN_OPERATIONS: &[(&str, &str)] = &[];
+
+/// The parameter poem-openapi appends to `Json<T>` and `PlainText<T>` media keys.
+const CHARSET: &str = "; charset=utf-8";
 
 /// The processed document, kept for error messages that name a parameter's allowed values
 /// (the document is the same for every engine built by this binary).
@@ -60,49 +71,67 @@ pub(crate) fn served() -> Option<&'static Value> {
 /// poem-openapi's document → the served one. A spec poem-openapi cannot produce as JSON is a
 /// programming error caught by every test; it serves as an empty object rather than panicking.
 pub fn process(raw: &str) -> Value {
+    process_with(raw, GUEST_TOKEN_OPERATIONS)
+}
+
+fn process_with(raw: &str, guest_tokens: &[(&str, &str)]) -> Value {
     let mut doc: Value = serde_json::from_str(raw).unwrap_or_else(|_| json!({}));
-    strip_json_charset(&mut doc);
-    add_security_schemes(&mut doc);
+    strip_charset(&mut doc);
     let problem = json!({"$ref": "#/components/schemas/Problem"});
+    let mut used_guest_schemes = Vec::new();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|p| p.values_mut()) {
             let Some(operation) = operation.as_object_mut() else { continue };
-            operation.entry("security").or_insert_with(|| json!([]));
+            let id = operation.get("operationId").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let security = operation.entry("security").or_insert_with(|| json!([]));
+            for (_, scheme) in guest_tokens.iter().filter(|(op, _)| *op == id) {
+                // Alternatives: the bearer token (if any), or the guest token.
+                if let Some(alternatives) = security.as_array_mut() {
+                    alternatives.push(json!({ *scheme: [] }));
+                }
+                used_guest_schemes.push(*scheme);
+            }
             set_error_responses(operation, &problem);
         }
     }
+    add_guest_schemes(&mut doc, &used_guest_schemes);
     order_tags(&mut doc);
     doc
 }
 
-/// Renames every `application/json; charset=utf-8` content key to `application/json`.
-fn strip_json_charset(value: &mut Value) {
+/// Renames every `…; charset=utf-8` content key (`application/json`, `text/plain`) to its bare
+/// media type.
+fn strip_charset(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            if let Some(media) = map.remove(JSON_WITH_CHARSET) {
-                map.insert("application/json".to_owned(), media);
+            let charset: Vec<String> = map.keys().filter(|k| k.ends_with(CHARSET)).cloned().collect();
+            for key in charset {
+                if let Some(media) = map.remove(&key) {
+                    map.insert(key.trim_end_matches(CHARSET).to_owned(), media);
+                }
             }
-            map.values_mut().for_each(strip_json_charset);
+            map.values_mut().for_each(strip_charset);
         }
-        Value::Array(items) => items.iter_mut().for_each(strip_json_charset),
+        Value::Array(items) => items.iter_mut().for_each(strip_charset),
         _ => {}
     }
 }
 
-fn add_security_schemes(doc: &mut Value) {
+/// Adds the guest-token schemes that some operation uses. Declaring one no operation uses is a
+/// `no-unused-components` lint warning (and tells a generator nothing), so each appears with the
+/// first operation listed for it in [`GUEST_TOKEN_OPERATIONS`].
+fn add_guest_schemes(doc: &mut Value, used: &[&str]) {
     let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) else { return };
     let schemes = components.entry("securitySchemes").or_insert_with(|| json!({}));
     let Some(schemes) = schemes.as_object_mut() else { return };
-    schemes.insert(
-        "CartToken".to_owned(),
-        json!({"type": "apiKey", "in": "header", "name": "X-Cart-Token",
-               "description": "A guest cart's `cart_token`, from the answer that created the cart."}),
-    );
-    schemes.insert(
-        "OrderToken".to_owned(),
-        json!({"type": "apiKey", "in": "header", "name": "X-Order-Token",
-               "description": "A guest order's `order_token`, from the checkout answer."}),
-    );
+    for (name, header, description) in GUEST_SCHEMES {
+        if used.contains(name) {
+            schemes.insert(
+                (*name).to_owned(),
+                json!({"type": "apiKey", "in": "header", "name": header, "description": description}),
+            );
+        }
+    }
 }
 
 /// Replaces the shared `ApiError` statuses with the operation's own, from [`answers`]. Success
@@ -136,4 +165,23 @@ fn order_tags(doc: &mut Value) {
         TAG_ORDER.iter().position(|t| *t == name).unwrap_or(TAG_ORDER.len())
     };
     tags.sort_by_key(rank);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Carts will rely on this: a listed operation accepts the guest token as an alternative,
+    /// and its scheme is declared; an unused scheme is not (a lint warning otherwise).
+    #[test]
+    fn guest_token_operations_get_the_scheme_as_an_alternative() {
+        let raw = json!({"components": {"securitySchemes": {"BearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "paths": {"/carts/{id}": {"get": {"operationId": "getCart", "responses": {"200": {"description": "ok"}},
+                "security": [{"BearerAuth": []}]}}}});
+        let doc = process_with(&raw.to_string(), &[("getCart", "CartToken")]);
+        let security = &doc["paths"]["/carts/{id}"]["get"]["security"];
+        assert_eq!(security, &json!([{"BearerAuth": []}, {"CartToken": []}]));
+        assert_eq!(doc["components"]["securitySchemes"]["CartToken"]["name"], "X-Cart-Token");
+        assert!(doc["components"]["securitySchemes"].get("OrderToken").is_none());
+    }
 }

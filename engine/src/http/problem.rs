@@ -6,7 +6,7 @@
 //! request id and never into the response.
 
 use poem::{IntoResponse, http::StatusCode};
-use poem_openapi::{ApiResponse, Object, payload::Json};
+use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
 
 #[derive(Object, Debug, Clone)]
 pub struct FieldError {
@@ -17,6 +17,7 @@ pub struct FieldError {
 
 /// RFC 9457 problem details.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct Problem {
     /// A URI identifying the problem type; `urn:commerce:problem:<code>`.
     #[oai(rename = "type")]
@@ -41,6 +42,16 @@ pub struct Problem {
     /// The payment provider at fault, for `payment_provider_error`.
     #[oai(skip_serializing_if_is_none)]
     pub provider: Option<String>,
+}
+
+impl Example for Problem {
+    fn example() -> Self {
+        let mut problem =
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "email: is not a valid email address");
+        problem.errors =
+            Some(vec![FieldError { field: "email".into(), message: "is not a valid email address".into() }]);
+        problem
+    }
 }
 
 impl Problem {
