@@ -6,6 +6,7 @@ pub mod api;
 pub mod cache;
 pub mod dto;
 pub mod error;
+mod examples;
 pub mod listing;
 pub mod model;
 pub mod service;

@@ -78,20 +78,58 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
 }
 
 /// A body that does not parse: poem-openapi's reason without its type names. Its reasons read
-/// `failed to parse "T": <message> (occurred while parsing "U")`, nested; the innermost
-/// message is the useful part (`Expect a valid enumeration value.` names no value, so enum
-/// fields are left to the handlers' validation where they exist).
+/// `failed to parse "T": <message> (occurred while parsing "U")`, nested, and never name the
+/// field; the innermost type and message are translated:
+/// `Type "string" expects an input value.` (a required field is missing or null),
+/// `Expected input type "integer(int64)", found "7".` and
+/// `failed to parse "ProductStatus": Expect a valid enumeration value.`
 fn payload_detail(reason: &str) -> String {
-    let mut message = reason;
-    while let Some(rest) = message.strip_prefix("failed to parse \"").and_then(|r| r.split_once("\": ")) {
-        message = rest.1;
+    let mut message = reason.split(" (occurred while parsing").next().unwrap_or(reason).trim();
+    let mut innermost = None;
+    while let Some((ty, rest)) = message.strip_prefix("failed to parse \"").and_then(|r| r.split_once("\": ")) {
+        innermost = Some(ty);
+        message = rest;
     }
-    let message = message.split(" (occurred while parsing").next().unwrap_or(message).trim();
+    let doc = super::served();
+    if message.ends_with("expects an input value.") {
+        return "invalid body: a required field is missing or null".to_owned();
+    }
+    if let Some((expected, found)) =
+        message.strip_prefix("Expected input type \"").and_then(|r| r.split_once("\", found "))
+    {
+        let found = found.trim_end_matches('.');
+        return format!("invalid body: expected {}, found {found}", type_words(doc, expected));
+    }
+    if message.starts_with("Expect a valid enumeration value") {
+        let values = innermost.map(|ty| type_words(doc, ty)).filter(|w| w.starts_with("one of"));
+        return match values {
+            Some(values) => format!("invalid body: a value must be {values}"),
+            None => "invalid body: a value is not one of the allowed values".to_owned(),
+        };
+    }
     if message.is_empty() || message.contains('"') {
         "the body is not valid JSON of the expected shape".to_owned()
     } else {
         format!("invalid body: {message}")
     }
+}
+
+/// A poem-openapi type name (`string`, `integer(int64)`, a schema name) in words.
+fn type_words(doc: Option<&Value>, name: &str) -> String {
+    let schema = doc.and_then(|d| d.get("components")?.get("schemas")?.get(name).map(|s| (d, s)));
+    if let Some((doc, schema)) = schema {
+        let described = describe(doc, schema);
+        return described.strip_prefix("must be ").map_or(described.clone(), str::to_owned);
+    }
+    match name.split('(').next().unwrap_or(name) {
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "true or false",
+        _ if name.starts_with('[') || name.starts_with("array") => "an array",
+        _ => "a value of another type",
+    }
+    .to_owned()
 }
 
 #[cfg(test)]
@@ -100,9 +138,13 @@ mod tests {
 
     #[test]
     fn payload_details_drop_type_names() {
-        let reason = "failed to parse \"ProductCreate\": failed to parse \"StatusDto\": Expect a valid enumeration \
-                      value. (occurred while parsing \"optional_StatusDto\")";
-        assert_eq!(payload_detail(reason), "invalid body: Expect a valid enumeration value.");
+        let reason = "failed to parse \"ProductStatus\": Expect a valid enumeration value. (occurred while \
+                      parsing \"optional_ProductStatus\") (occurred while parsing \"ProductCreate\")";
+        assert_eq!(payload_detail(reason), "invalid body: a value is not one of the allowed values");
+        let missing = "Type \"string\" expects an input value. (occurred while parsing \"LoginRequest\")";
+        assert_eq!(payload_detail(missing), "invalid body: a required field is missing or null");
+        let wrong = "Expected input type \"integer(int64)\", found \"7\". (occurred while parsing \"VariantPatch\")";
+        assert_eq!(payload_detail(wrong), "invalid body: expected an integer, found \"7\"");
         assert!(!payload_detail("failed to parse \"X\": field \"y\" is odd").contains('X'));
     }
 
