@@ -89,11 +89,14 @@ bind = "127.0.0.1:0"
 [database]
 url = {db_url}
 
-# Every client connects from 127.0.0.1, so the per-address limit (meant for many real
-# clients) would count all of them as one; the throttle queries still run on every login.
+# Every client connects from 127.0.0.1, so the per-address limits (meant for one real client
+# each) would count all of them as one; the throttle queries still run on every request.
 [auth.throttle]
 max_failures_per_address = 1000000
 max_failures_per_account = 1000000
+max_registrations_per_address = 1000000
+max_reset_confirms_per_address = 1000000
+max_reset_requests_per_address = 1000000
 
 [mail]
 transport = "file"

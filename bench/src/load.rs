@@ -53,19 +53,30 @@ pub enum Outcome {
 
 /// Runs one client until the window ends. A transport error (connection refused, timeout)
 /// aborts: it means the engine is gone, and numbers measured after that would be meaningless.
-pub async fn client<F, Fut>(window: Window, mut request: F) -> anyhow::Result<Samples>
+pub async fn client<F, Fut>(window: Window, request: F) -> anyhow::Result<Samples>
 where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Outcome>>,
+{
+    sample(window, Instant::now, request).await
+}
+
+/// The client loop with its clock passed in, so the unit tests decide when each request
+/// completes instead of sleeping and counting what a busy machine let through.
+async fn sample<C, F, Fut>(window: Window, mut now: C, mut request: F) -> anyhow::Result<Samples>
+where
+    C: FnMut() -> Instant,
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<Outcome>>,
 {
     let mut samples = Samples::default();
     loop {
-        let sent = Instant::now();
+        let sent = now();
         if sent >= window.end {
             return Ok(samples);
         }
         let outcome = request().await?;
-        let done = Instant::now();
+        let done = now();
         // Completion time decides, so throughput is "answers per second inside the window".
         if window.contains(done) {
             match outcome {
@@ -95,34 +106,65 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
+
+    /// A clock the test moves: each request "takes" `step`.
+    fn stepping(start: Instant, step: Duration) -> (Cell<Instant>, Duration) {
+        (Cell::new(start), step)
+    }
 
     #[tokio::test]
     async fn records_only_completions_inside_the_window() -> anyhow::Result<()> {
-        let window = Window::after(Duration::from_millis(30), Duration::from_millis(60));
-        let samples = client(window, || async {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            Ok(Outcome::Ok)
-        })
+        let t0 = Instant::now();
+        let window = Window { start: t0 + Duration::from_millis(30), end: t0 + Duration::from_millis(90) };
+        let (clock, step) = stepping(t0, Duration::from_millis(10));
+        let samples = sample(
+            window,
+            || clock.get(),
+            || {
+                clock.set(clock.get() + step);
+                async { Ok(Outcome::Ok) }
+            },
+        )
         .await?;
-        // ~6 requests complete in 60 ms; the 3 of the warm-up are not counted.
-        assert!((4..=6).contains(&samples.latencies.len()), "{:?}", samples.latencies);
-        assert!(Instant::now() >= window.end);
+        // Sent at 0, 10, …, 80 ms; completed at 10, …, 90: the 7 from 30 to 90 count, the
+        // warm-up's 2 do not, and nothing is sent at or after the end.
+        assert_eq!(samples.latencies, vec![step; 7]);
+        assert_eq!(samples.errors, 0);
+        assert_eq!(clock.get(), window.end);
         Ok(())
     }
 
     #[tokio::test]
-    async fn counts_unexpected_answers_as_errors() -> anyhow::Result<()> {
-        let window = Window::after(Duration::ZERO, Duration::from_millis(20));
-        let all = clients(2, |_| {
-            client(window, || async {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                Ok(Outcome::Unexpected)
-            })
-        })
+    async fn counts_unexpected_answers_as_errors_not_latencies() -> anyhow::Result<()> {
+        let t0 = Instant::now();
+        let window = Window { start: t0, end: t0 + Duration::from_millis(20) };
+        let (clock, step) = stepping(t0, Duration::from_millis(5));
+        let samples = sample(
+            window,
+            || clock.get(),
+            || {
+                clock.set(clock.get() + step);
+                async { Ok(Outcome::Unexpected) }
+            },
+        )
         .await?;
-        assert!(all.latencies.is_empty());
-        assert!(all.errors >= 4, "{}", all.errors);
+        assert!(samples.latencies.is_empty());
+        assert_eq!(samples.errors, 4);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn clients_merge_what_each_saw() -> anyhow::Result<()> {
+        let all =
+            clients(3, |i| async move { Ok(Samples { latencies: vec![Duration::from_millis(i as u64)], errors: 1 }) })
+                .await?;
+        let mut latencies = all.latencies;
+        latencies.sort();
+        assert_eq!(latencies, [0, 1, 2].map(Duration::from_millis));
+        assert_eq!(all.errors, 3);
         Ok(())
     }
 }

@@ -22,6 +22,7 @@ use crate::{
         AccountService,
         api::{AdminCustomersApi, AuthApi, MeApi},
         cleanup::CleanupJob,
+        reset::PasswordResetJob,
     },
     catalog::{
         categories::{
@@ -37,7 +38,10 @@ use crate::{
     clock::{SharedClock, SystemClock},
     config::Config,
     db::Db,
-    http::middleware::{BodyLimit, Observe},
+    http::{
+        client_addr::TrustedProxies,
+        middleware::{BodyLimit, Observe},
+    },
     jobs::Runner,
     mail::{job::MailJob, transport::Mailer},
     metrics::Metrics,
@@ -115,6 +119,7 @@ impl AppState {
             interval: config.jobs.poll_interval,
         }));
         jobs.register(Arc::new(CleanupJob { accounts: accounts.clone() }));
+        jobs.register(Arc::new(PasswordResetJob { accounts: accounts.clone(), interval: config.jobs.poll_interval }));
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -205,7 +210,7 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint<Output = poem::Response> 
         .with(InvalidateOnWrite(state.catalog_generation.clone()))
         .with(BodyLimit(config.body_limit))
         .with_if(cors.is_some(), cors.unwrap_or_default())
-        .with(Observe { metrics: state.metrics.clone(), trust_forwarded_for: config.trust_forwarded_for })
+        .with(Observe { metrics: state.metrics.clone(), trusted_proxies: TrustedProxies::new(&config.trusted_proxies) })
 }
 
 /// The Swagger UI page with the processed document in it. poem-openapi embeds its own document

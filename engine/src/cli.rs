@@ -82,6 +82,9 @@ enum AdminCommand {
     CreateStaff {
         #[arg(long)]
         email: String,
+        /// Make it an admin: staff who may also change roles and deactivate staff.
+        #[arg(long)]
+        admin: bool,
     },
 }
 
@@ -191,7 +194,7 @@ async fn run(command: Command, config: Config, config_file: Option<PathBuf>) -> 
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Check) => Ok(ExitCode::SUCCESS),
-        Command::Admin(AdminCommand::CreateStaff { email }) => create_staff(config, &email).await,
+        Command::Admin(AdminCommand::CreateStaff { email, admin }) => create_staff(config, &email, admin).await,
         Command::Jobs(JobsCommand::List) => {
             let state = AppState::new(config).await?;
             for name in state.jobs.names() {
@@ -309,13 +312,14 @@ fn shutdown_signal() -> impl Future<Output = ()> {
     }
 }
 
-async fn create_staff(config: Config, raw_email: &str) -> anyhow::Result<ExitCode> {
+async fn create_staff(config: Config, raw_email: &str, admin: bool) -> anyhow::Result<ExitCode> {
     let email = Email::parse(raw_email).map_err(|m| anyhow::anyhow!("--email {m}"))?;
     let password = read_password()?;
     let password = NewPassword::parse(password).map_err(|m| anyhow::anyhow!("password {m}"))?;
     let state = AppState::new(config).await?;
-    let user = state.accounts.create_staff(email, password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("created staff account {} ({})", user.email, user.id);
+    let user = state.accounts.create_staff(email, password, admin).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let kind = if admin { "admin" } else { "staff" };
+    println!("created {kind} account {} ({})", user.email, user.id);
     Ok(ExitCode::SUCCESS)
 }
 

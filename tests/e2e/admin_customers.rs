@@ -110,7 +110,7 @@ async fn listing_with_role_staff_lists_staff_only() {
     assert_eq!(response.status, 200, "{}", response.text);
     assert_eq!(ids(&response.body), vec![staff.user_id, colleague.user_id]);
     assert!(response.body["items"].as_array().unwrap().iter().all(|u| u["role"] == "staff"));
-    app.get("/api/v1/admin/customers?role=admin", Some(&colleague.access)).await.assert_problem(400, "bad_request");
+    app.get("/api/v1/admin/customers?role=superuser", Some(&colleague.access)).await.assert_problem(400, "bad_request");
 }
 
 #[tokio::test]
@@ -290,7 +290,7 @@ async fn reactivating_an_account_lets_it_log_in_but_its_old_sessions_stay_ended(
 #[tokio::test]
 async fn promoting_a_customer_to_staff_grants_admin_access_without_a_new_token() {
     let app = spawn_app().await;
-    let staff = app.staff().await;
+    let staff = app.admin().await;
     let (_, _, customer) = app.customer().await;
     app.get("/api/v1/admin/customers", Some(&customer.access)).await.assert_problem(403, "forbidden");
 
@@ -309,31 +309,119 @@ async fn promoting_a_customer_to_staff_grants_admin_access_without_a_new_token()
 }
 
 #[tokio::test]
-async fn staff_cannot_deactivate_or_demote_themselves() {
+async fn nobody_can_deactivate_or_demote_themselves() {
     let app = spawn_app().await;
-    let staff = app.staff().await;
+    let admin = app.admin().await;
 
-    assert_field_error(&patch_user(&app, &staff, &staff.user_id, json!({"active": false})).await);
-    assert_field_error(&patch_user(&app, &staff, &staff.user_id, json!({"role": "customer"})).await);
+    assert_field_error(&patch_user(&app, &admin, &admin.user_id, json!({"active": false})).await);
+    assert_field_error(&patch_user(&app, &admin, &admin.user_id, json!({"role": "staff"})).await);
 
-    let me = app.get(&format!("/api/v1/admin/customers/{}", staff.user_id), Some(&staff.access)).await;
+    let me = app.get(&format!("/api/v1/admin/customers/{}", admin.user_id), Some(&admin.access)).await;
     assert_eq!(me.status, 200, "{}", me.text);
-    assert_eq!(me.body["role"], "staff");
+    assert_eq!(me.body["role"], "admin");
     assert_eq!(me.body["active"], true);
     // A no-op change of one's own account is fine.
-    assert_eq!(patch_user(&app, &staff, &staff.user_id, json!({"active": true})).await.status, 200);
+    assert_eq!(patch_user(&app, &admin, &admin.user_id, json!({"active": true})).await.status, 200);
 }
 
+/// Guards item 7 of issue 8: plain staff can no longer promote themselves, promote customers,
+/// or demote or deactivate other staff (before, any staff member could do all of it).
 #[tokio::test]
-async fn staff_can_deactivate_another_staff_member() {
+async fn staff_cannot_change_roles_or_deactivate_staff() {
     let app = spawn_app().await;
     let staff = app.staff().await;
     let colleague = app.staff().await;
+    let admin = app.admin().await;
+    let (_, _, customer) = app.customer().await;
 
+    for (target, body) in [
+        (&staff.user_id, json!({"role": "admin"})),
+        (&customer.user_id, json!({"role": "staff"})),
+        (&colleague.user_id, json!({"role": "customer"})),
+        (&colleague.user_id, json!({"active": false})),
+        (&admin.user_id, json!({"active": false})),
+    ] {
+        patch_user(&app, &staff, target, body.clone()).await.assert_problem(403, "forbidden");
+    }
+
+    let roles = app.get("/api/v1/admin/customers?role=staff", Some(&staff.access)).await;
+    assert!(ids(&roles.body).contains(&staff.user_id) && ids(&roles.body).contains(&colleague.user_id));
+    // Staff still manage customers.
+    let response = patch_user(&app, &staff, &customer.user_id, json!({"active": false})).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+}
+
+#[tokio::test]
+async fn an_admin_can_change_roles_and_deactivate_staff() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let staff = app.staff().await;
+    let colleague = app.staff().await;
+
+    let promoted = patch_user(&app, &admin, &staff.user_id, json!({"role": "admin"})).await;
+    assert_eq!(promoted.status, 200, "{}", promoted.text);
+    assert_eq!(promoted.body["role"], "admin");
+    // The promoted admin may now do it too, with the token it already had.
     let response = patch_user(&app, &staff, &colleague.user_id, json!({"active": false})).await;
 
     assert_eq!(response.status, 200, "{}", response.text);
     app.get("/api/v1/admin/customers", Some(&colleague.access)).await.assert_problem(403, "account_disabled");
+    let listing = app.get("/api/v1/admin/customers?role=admin", Some(&admin.access)).await;
+    assert_eq!(listing.status, 200, "{}", listing.text);
+    assert!(ids(&listing.body).contains(&staff.user_id));
+}
+
+/// Guards: the migration that introduces admins makes the oldest staff account of an existing
+/// shop its admin (and only that one). Runs the migrations as files on a fresh database, with
+/// two staff accounts inserted before the admin migration.
+#[tokio::test]
+async fn the_admin_migration_makes_the_oldest_staff_account_an_admin() {
+    use sqlx::{Connection, Executor};
+    let app = spawn_app().await;
+    let backend = if app.db_url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+    let schema = format!("mig_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations").join(backend);
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("migrations").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    // A separate database: a SQLite file beside the test's, or a schema on PostgreSQL.
+    let url = match backend {
+        "sqlite" => format!("{}?mode=rwc", app.db_url.replace("test.db", "migration.db")),
+        _ => app.db_url.clone(),
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
+    if backend == "postgres" {
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}; SET search_path TO {schema}")))
+            .await
+            .expect("schema");
+    }
+    for file in &files {
+        let name = file.file_name().expect("name").to_string_lossy().into_owned();
+        if name.as_str() >= "20261202000001" && name.ends_with(".sql") && name.contains("admin_role") {
+            for (id, email, at) in [("usr_b", "second@example.com", 2), ("usr_a", "first@example.com", 1)] {
+                sqlx::query(
+                    "INSERT INTO users (id, email, password_hash, role, active, created_at, updated_at)                      VALUES ($1, $2, 'x', 'staff', 1, $3, $3)",
+                )
+                .bind(id)
+                .bind(email)
+                .bind(at)
+                .execute(&mut conn)
+                .await
+                .expect("staff before the migration");
+            }
+        }
+        let sql = std::fs::read_to_string(file).expect("migration file");
+        conn.execute(sqlx::AssertSqlSafe(sql)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+
+    let roles: Vec<(String, String)> =
+        sqlx::query_as("SELECT email, role FROM users ORDER BY email").fetch_all(&mut conn).await.expect("roles");
+    assert_eq!(
+        roles,
+        [("first@example.com".to_owned(), "admin".to_owned()), ("second@example.com".to_owned(), "staff".to_owned())]
+    );
+    if backend == "postgres" {
+        conn.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).await.expect("drop schema");
+    }
 }
 
 #[tokio::test]
@@ -342,7 +430,7 @@ async fn patching_an_account_with_an_unknown_role_or_wrong_types_returns_400() {
     let staff = app.staff().await;
     let (_, _, customer) = app.customer().await;
 
-    for body in [json!({"role": "admin"}), json!({"active": "nope"}), json!({"role": 1})] {
+    for body in [json!({"role": "superuser"}), json!({"active": "nope"}), json!({"role": 1})] {
         patch_user(&app, &staff, &customer.user_id, body).await.assert_problem(400, "bad_request");
     }
     let unchanged = app.get(&format!("/api/v1/admin/customers/{}", customer.user_id), Some(&staff.access)).await;

@@ -1,11 +1,10 @@
-//! `/api/v1/auth/*`: registration, login and its throttling, refresh rotation and reuse, logout,
-//! password reset, and how access tokens are checked.
+//! `/api/v1/auth/*`: registration, login, refresh rotation and reuse, logout, password reset,
+//! how access tokens are checked, and the development JWT secret. Throttling: `throttling.rs`.
 
 use std::time::Duration;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use reqwest::Method;
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -13,7 +12,6 @@ use crate::helpers::*;
 const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 const REFRESH_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 const RESET_TTL: Duration = Duration::from_secs(60 * 60);
-const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// Sends `body` verbatim as `application/json` (for malformed payloads).
 async fn post_raw(app: &TestApp, path: &str, body: &str) -> TestResponse {
@@ -54,7 +52,7 @@ async fn confirm_reset(app: &TestApp, token: &str, new_password: &str) -> TestRe
 /// Delivers the outbox and returns the reset token from the newest mail to `email`, decoding the
 /// quoted-printable body as a mail client would (`=` in the link is sent as `=3D`).
 pub(crate) async fn reset_token(app: &TestApp, email: &str) -> String {
-    app.run_job("mail").await;
+    app.deliver_resets().await;
     let mail =
         app.mails().into_iter().rev().find(|m| m.contains(email)).unwrap_or_else(|| panic!("no mail to {email}"));
     let body = decode_quoted_printable(mail.split_once("\r\n\r\n").or(mail.split_once("\n\n")).expect("body").1);
@@ -133,8 +131,15 @@ fn sign(claims: &Value, secret: &[u8]) -> String {
     .expect("sign")
 }
 
-fn engine_secret(app: &TestApp) -> Vec<u8> {
-    app.state.config.auth.jwt_secret.expose_secret().as_bytes().to_vec()
+/// The development secret the engine generated and keeps in its database (the tests configure
+/// none).
+async fn engine_secret(app: &TestApp) -> Vec<u8> {
+    assert!(app.state.config.auth.jwt_secret.is_none(), "the tests run on the generated development secret");
+    let value: String = sqlx::query_scalar("SELECT value FROM engine_secrets WHERE name = 'jwt_secret'")
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("the development secret is stored");
+    value.into_bytes()
 }
 
 // ---- register ----------------------------------------------------------------------------
@@ -346,106 +351,7 @@ async fn login_returns_400_for_missing_fields() {
     post_raw(&app, "/api/v1/auth/login", "{").await.assert_problem(400, "bad_request");
 }
 
-#[tokio::test]
-async fn login_after_too_many_failures_for_an_account_returns_429_with_retry_after() {
-    let app = spawn_app_with(|cfg| {
-        cfg.auth.throttle.max_failures_per_account = 3;
-        cfg.auth.throttle.max_failures_per_address = 100;
-    })
-    .await;
-    let (email, pw, _) = app.customer().await;
-    for _ in 0..3 {
-        app.login(&email, "wrong-password-123").await.assert_problem(401, "invalid_credentials");
-    }
-
-    // Over the limit even the right password is refused until the window passes.
-    let throttled = app.login(&email, &pw).await;
-
-    throttled.assert_problem(429, "rate_limited");
-    let retry_after: u64 =
-        throttled.header("retry-after").expect("Retry-After header").parse().expect("Retry-After is whole seconds");
-    assert!((1..=THROTTLE_WINDOW.as_secs()).contains(&retry_after), "Retry-After {retry_after}");
-    // Another account from the same address is not affected by this account's limit.
-    let (other_email, other_pw, _) = app.customer().await;
-    assert_eq!(app.login(&other_email, &other_pw).await.status, 200);
-}
-
-#[tokio::test]
-async fn login_works_again_once_the_throttle_window_has_passed() {
-    let app = spawn_app_with(|cfg| {
-        cfg.auth.throttle.max_failures_per_account = 3;
-        cfg.auth.throttle.window = THROTTLE_WINDOW;
-    })
-    .await;
-    let (email, pw, _) = app.customer().await;
-    for _ in 0..3 {
-        app.login(&email, "wrong-password-123").await.assert_problem(401, "invalid_credentials");
-    }
-    app.login(&email, &pw).await.assert_problem(429, "rate_limited");
-    app.clock.advance(THROTTLE_WINDOW - Duration::from_secs(1));
-    app.login(&email, &pw).await.assert_problem(429, "rate_limited");
-
-    app.clock.advance(Duration::from_secs(1));
-
-    assert_token_response(&app.login(&email, &pw).await, 200);
-}
-
-#[tokio::test]
-async fn a_successful_login_resets_the_accounts_failure_count() {
-    let app = spawn_app_with(|cfg| cfg.auth.throttle.max_failures_per_account = 3).await;
-    let (email, pw, _) = app.customer().await;
-    for _ in 0..2 {
-        app.login(&email, "wrong-password-123").await.assert_problem(401, "invalid_credentials");
-    }
-    assert_eq!(app.login(&email, &pw).await.status, 200);
-
-    for _ in 0..3 {
-        app.login(&email, "wrong-password-123").await.assert_problem(401, "invalid_credentials");
-    }
-    app.login(&email, &pw).await.assert_problem(429, "rate_limited");
-}
-
-#[tokio::test]
-async fn login_failures_from_one_address_are_limited_across_accounts() {
-    let app = spawn_app_with(|cfg| {
-        cfg.auth.throttle.max_failures_per_account = 100;
-        cfg.auth.throttle.max_failures_per_address = 3;
-    })
-    .await;
-    let (email, pw, _) = app.customer().await;
-    for _ in 0..3 {
-        app.login(&unique_email("guess"), "wrong-password-123").await.assert_problem(401, "invalid_credentials");
-    }
-
-    let throttled = app.login(&email, &pw).await;
-
-    throttled.assert_problem(429, "rate_limited");
-    assert!(throttled.header("retry-after").is_some_and(|v| v.parse::<u64>().is_ok_and(|s| s >= 1)));
-    app.login(&unique_email("guess"), "wrong-password-123").await.assert_problem(429, "rate_limited");
-    app.clock.advance(THROTTLE_WINDOW);
-    assert_eq!(app.login(&email, &pw).await.status, 200);
-}
-
-#[tokio::test]
-async fn a_successful_login_does_not_count_against_the_address() {
-    let app = spawn_app_with(|cfg| {
-        cfg.auth.throttle.max_failures_per_account = 100;
-        cfg.auth.throttle.max_failures_per_address = 3;
-    })
-    .await;
-    let (email, pw, _) = app.customer().await;
-    for _ in 0..5 {
-        assert_eq!(app.login(&email, &pw).await.status, 200);
-    }
-    app.login(&unique_email("guess"), "wrong-password-123").await.assert_problem(401, "invalid_credentials");
-    assert_eq!(app.login(&email, &pw).await.status, 200);
-    app.login(&unique_email("guess"), "wrong-password-123").await.assert_problem(401, "invalid_credentials");
-    assert_eq!(app.login(&email, &pw).await.status, 200);
-    // The third failure is still within the limit: only failures were counted.
-    app.login(&unique_email("guess"), "wrong-password-123").await.assert_problem(401, "invalid_credentials");
-
-    app.login(&email, &pw).await.assert_problem(429, "rate_limited");
-}
+// Throttling: see throttling.rs.
 
 // ---- refresh -----------------------------------------------------------------------------
 
@@ -671,7 +577,7 @@ async fn a_token_signed_with_another_secret_returns_401_unauthenticated() {
     let (_, _, tokens) = app.customer().await;
     let claims = claims_of(&tokens.access);
     // The same claims signed with the engine's key are accepted: only the key differs below.
-    assert_eq!(app.get("/api/v1/me", Some(&sign(&claims, &engine_secret(&app)))).await.status, 200);
+    assert_eq!(app.get("/api/v1/me", Some(&sign(&claims, &engine_secret(&app).await))).await.status, 200);
 
     let forged = sign(&claims, b"another-secret-that-is-long-enough-for-hs256");
 
@@ -693,7 +599,7 @@ async fn a_token_with_alg_none_returns_401_unauthenticated() {
 async fn a_token_for_another_issuer_or_audience_returns_401_unauthenticated() {
     let app = spawn_app().await;
     let (_, _, tokens) = app.customer().await;
-    let secret = engine_secret(&app);
+    let secret = engine_secret(&app).await;
     for (claim, value) in [("iss", "someone-else"), ("aud", "another-audience")] {
         let mut claims = claims_of(&tokens.access);
         claims[claim] = json!(value);
@@ -756,7 +662,7 @@ async fn password_reset_returns_202_for_existing_and_unknown_emails_and_mails_on
     assert_eq!(known_response.status, 202, "{}", known_response.text);
     assert_eq!(unknown_response.status, 202, "{}", unknown_response.text);
     assert_eq!(known_response.text, unknown_response.text);
-    app.run_job("mail").await;
+    app.deliver_resets().await;
     let mails = app.mails();
     assert_eq!(mails.len(), 1, "exactly one message: {mails:?}");
     assert!(mails[0].contains(&email));
@@ -765,16 +671,53 @@ async fn password_reset_returns_202_for_existing_and_unknown_emails_and_mails_on
     assert!(unfolded.contains("http://localhost:3000/reset-password?token="), "link from the config: {unfolded}");
 }
 
+async fn count_rows(app: &TestApp, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(app.state.db.pool()).await.expect("count")
+}
+
+/// Guards item 6 of issue 8: the request does the same work for an existing and an unknown
+/// email (both only queued; the job decides). Before, an existing account's request wrote a
+/// reset link and a mail in the request itself, and an unknown one wrote nothing.
+#[tokio::test]
+async fn a_reset_request_does_the_same_work_for_existing_and_unknown_emails() {
+    let app = spawn_app().await;
+    let (email, _, _) = app.customer().await;
+
+    assert_eq!(request_reset(&app, &email).await.status, 202);
+    assert_eq!(request_reset(&app, &unique_email("unknown")).await.status, 202);
+
+    assert_eq!(count_rows(&app, "SELECT COUNT(*) FROM mail_outbox").await, 0, "no mail written in the request");
+    assert_eq!(count_rows(&app, "SELECT COUNT(*) FROM password_resets").await, 0, "no link made in the request");
+    assert_eq!(count_rows(&app, "SELECT COUNT(*) FROM password_reset_requests").await, 2, "both queued alike");
+    assert_eq!(app.run_job("accounts.password_resets").await.processed, 1, "one link mailed");
+    assert_eq!(count_rows(&app, "SELECT COUNT(*) FROM password_reset_requests").await, 0);
+    assert_eq!(count_rows(&app, "SELECT COUNT(*) FROM mail_outbox").await, 1);
+}
+
+/// Guards item 16 of issue 8: the claim is "a disabled account gets no mail", so the test shows
+/// that delivery works (an active account's request in the same run is delivered) and that no
+/// message to the disabled account was ever queued. Before, it only saw an empty mail folder,
+/// which a broken mailer produces too.
 #[tokio::test]
 async fn password_reset_for_a_disabled_account_sends_no_mail() {
     let app = spawn_app().await;
     let (email, _, tokens) = app.customer().await;
+    let (active, _, _) = app.customer().await;
     deactivate(&app, &tokens.user_id).await;
 
     assert_eq!(request_reset(&app, &email).await.status, 202);
+    assert_eq!(request_reset(&app, &active).await.status, 202);
 
-    app.run_job("mail").await;
-    assert!(app.mails().is_empty());
+    app.deliver_resets().await;
+    let mails = app.mails();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains(&active), "delivery works: the active account got its link");
+    let queued_to_disabled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE recipient = $1")
+        .bind(&email)
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(queued_to_disabled, 0, "nothing was ever queued to the disabled account");
 }
 
 #[tokio::test]
@@ -901,6 +844,7 @@ async fn a_delivered_reset_mail_has_its_body_purged_from_the_outbox() {
     let app = spawn_app().await;
     let (email, _, _) = app.customer().await;
     request_reset(&app, &email).await;
+    app.run_job("accounts.password_resets").await;
     let pending: Vec<(Option<String>, String)> =
         sqlx::query_as("SELECT body, status FROM mail_outbox WHERE recipient = $1")
             .bind(&email)
@@ -930,4 +874,89 @@ async fn unknown_auth_routes_and_methods_answer_with_problems() {
     let response = app.request(Method::GET, "/api/v1/auth/login", None, None).await;
     assert_eq!(response.status, 405, "{}", response.text);
     assert!(response.header("content-type").unwrap_or("").starts_with("application/problem+json"));
+}
+
+// ---- emails (issue 8, item 8) ------------------------------------------------------------
+
+/// Guards: an email over 254 characters is refused before any database work. A 300 KB email at
+/// login was a 500 on PostgreSQL (401 on SQLite); run with TEST_POSTGRES_URL.
+#[tokio::test]
+async fn an_email_over_254_characters_is_422_at_login_register_and_reset() {
+    let app = spawn_app().await;
+    let huge = format!("{}@example.com", "a".repeat(300 * 1024));
+    let long = format!("{}@example.com", "a".repeat(243));
+
+    for email in [&huge, &long] {
+        assert_field_error(&app.login(email, &password()).await, "email");
+        assert_field_error(&app.register(email, &password()).await, "email");
+        assert_field_error(&request_reset(&app, email).await, "email");
+    }
+}
+
+/// Guards: a NUL (or another control character) in an email is 422 everywhere; PostgreSQL
+/// rejects NUL in text, which was a 500 at login and reset.
+#[tokio::test]
+async fn an_email_with_a_nul_or_control_character_is_422_at_login_register_and_reset() {
+    let app = spawn_app().await;
+    for email in ["a\u{0}b@example.com", "a\u{7}b@example.com", "ab@example.com\u{0}"] {
+        assert_field_error(&app.login(email, &password()).await, "email");
+        assert_field_error(&app.register(email, &password()).await, "email");
+        assert_field_error(&request_reset(&app, email).await, "email");
+    }
+}
+
+/// Guards: emails are NFKC-normalised before comparison, so a full-width spelling of a taken
+/// address is taken, and logs into the same account (before: a second, look-alike account).
+#[tokio::test]
+async fn emails_are_nfkc_normalised_before_comparison() {
+    let app = spawn_app().await;
+    let local = format!("ada{}", ulid::Ulid::new().to_string().to_lowercase());
+    let plain = format!("{local}@example.com");
+    let pw = password();
+    assert_eq!(app.register(&plain, &pw).await.status, 201);
+    // U+FF21 FULLWIDTH LATIN CAPITAL LETTER A; U+FF20 FULLWIDTH COMMERCIAL AT.
+    let fancy = format!("\u{FF21}{}\u{FF20}example.com", &local[1..]);
+
+    app.register(&fancy, &password()).await.assert_problem(409, "email_taken");
+    let login = app.login(&fancy, &pw).await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    assert_eq!(login.body["user"]["email"], plain);
+}
+
+// ---- the development JWT secret (issue 8, item 7) ----------------------------------------
+
+/// Guards: no JWT secret is published in the defaults, and a development engine without one
+/// generates a random 256-bit secret once and keeps it in the database, so a second instance of
+/// the same shop accepts the first one's tokens.
+#[tokio::test]
+async fn a_development_engine_without_a_jwt_secret_generates_one_that_every_instance_shares() {
+    assert!(commerce_engine::config::load_from_str("").expect("defaults").auth.jwt_secret.is_none());
+    assert!(!commerce_engine::config::DEFAULT_TOML.contains("development-only-jwt-secret"));
+    let app = spawn_app().await;
+    let (_, _, tokens) = app.customer().await;
+    let secret = engine_secret(&app).await;
+    assert!(secret.len() >= 43, "256 random bits, base64: {} bytes", secret.len());
+
+    let mut config = (*app.state.config).clone();
+    config.database.auto_migrate = false;
+    let second = commerce_engine::AppState::with_clock(config, app.clock.clone()).await.expect("second instance");
+
+    let caller = second.accounts.authenticate(&tokens.access).await.expect("the second instance accepts the token");
+    assert_eq!(caller.user_id, tokens.user_id);
+    assert_eq!(engine_secret(&app).await, secret, "generated once");
+
+    // Another shop (database) gets its own secret: the first shop's token means nothing there.
+    let other = spawn_app().await;
+    other.get("/api/v1/me", Some(&tokens.access)).await.assert_problem(401, "unauthenticated");
+}
+
+/// Guards: production still refuses to start without a configured secret.
+#[tokio::test]
+async fn production_refuses_to_start_without_a_jwt_secret() {
+    let config = "environment = \"production\"\n[mail]\ntransport = \"file\"\n";
+    let error = commerce_engine::config::load_from_str(config).expect_err("refused");
+    assert!(error.problems.iter().any(|p| p.contains("auth.jwt_secret")), "{error}");
+
+    let with_secret = format!("{config}[auth]\njwt_secret = \"{}\"\n", "s".repeat(48));
+    assert!(commerce_engine::config::load_from_str(&with_secret).is_ok());
 }

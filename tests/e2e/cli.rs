@@ -184,7 +184,7 @@ async fn bad_config_stops_every_command_not_just_the_check() {
 }
 
 #[tokio::test]
-async fn production_refuses_the_development_jwt_secret_and_the_log_mailer() {
+async fn production_refuses_a_missing_jwt_secret_and_the_log_mailer() {
     let dir = tempfile::tempdir().expect("temp dir");
 
     let run = engine(dir.path(), &["config", "check"], &[("COMMERCE_ENVIRONMENT", "production")], None).await;
@@ -267,6 +267,33 @@ async fn admin_create_staff_reads_the_password_from_stdin_and_the_staff_can_log_
     assert_eq!(customers.status, 200, "staff routes are open to them: {}", customers.text);
 }
 
+/// Guards item 7 of issue 8: `create-staff --admin` makes an admin, who may change roles.
+#[tokio::test]
+async fn admin_create_staff_with_admin_makes_an_admin() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let email = unique_email("owner");
+    let pw = password();
+
+    let run = engine(
+        dir.path(),
+        &["admin", "create-staff", "--email", &email, "--admin"],
+        &[("COMMERCE_DATABASE__URL", &app.db_url)],
+        Some(&format!("{pw}\n")),
+    )
+    .await;
+
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    let login = app.login(&email, &pw).await;
+    assert_eq!(login.body["user"]["role"], "admin", "{}", login.text);
+    let admin = Tokens::from_body(&login.body);
+    let (_, _, customer) = app.customer().await;
+    let promoted = app
+        .patch(&format!("/api/v1/admin/customers/{}", customer.user_id), Some(&admin.access), json!({"role": "staff"}))
+        .await;
+    assert_eq!(promoted.status, 200, "{}", promoted.text);
+}
+
 #[tokio::test]
 async fn admin_create_staff_with_a_too_short_password_fails_and_creates_no_user() {
     let app = spawn_app().await;
@@ -293,6 +320,7 @@ async fn jobs_run_mail_delivers_queued_mail_to_the_file_dir() {
     let (email, _, _) = app.customer().await;
     let reset = app.post("/api/v1/auth/password-reset", None, json!({"email": email})).await;
     assert_eq!(reset.status, 202, "{}", reset.text);
+    app.run_job("accounts.password_resets").await;
     let dir = tempfile::tempdir().expect("temp dir");
     let mail_dir = dir.path().join("outgoing");
     let mail_dir_text = mail_dir.display().to_string();

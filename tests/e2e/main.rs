@@ -1,6 +1,7 @@
 //! End-to-end tests: the real engine over real HTTP on port 0, each test with its own database
 //! (a temp SQLite file, or a PostgreSQL database cloned from a migrated template when
-//! `TEST_POSTGRES_URL` is set). Set `TEST_LOG=1` to see the engine's logs.
+//! `TEST_DATABASE=postgres` and `TEST_POSTGRES_URL` are set: see helpers/db.rs). Set `TEST_LOG=1` to
+//! see the engine's logs.
 
 #[allow(dead_code, reason = "shared helpers; not every test module uses every one")]
 mod helpers;
@@ -24,6 +25,9 @@ mod plugin_cli;
 mod plugin_loading;
 mod plugin_sandbox;
 mod pricing_preview;
+mod processes;
 mod products;
+mod request_ids;
 mod seed;
 mod stock;
+mod throttling;

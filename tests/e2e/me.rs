@@ -559,3 +559,25 @@ async fn addresses_need_a_customer_token() {
     app.post("/api/v1/me/addresses", None, address("anon")).await.assert_problem(401, "unauthenticated");
     app.delete("/api/v1/me/addresses/addr_x", None).await.assert_problem(401, "unauthenticated");
 }
+
+/// Guards item 6 of issue 8: a password change spends every outstanding reset link (before, a
+/// link mailed earlier still set a new password afterwards).
+#[tokio::test]
+async fn change_password_spends_outstanding_reset_links() {
+    let app = spawn_app().await;
+    let (email, pw, tokens) = app.customer().await;
+    let reset = app.post("/api/v1/auth/password-reset", None, json!({"email": email})).await;
+    assert_eq!(reset.status, 202, "{}", reset.text);
+    let link = app.reset_token_for(&email).await;
+    let new = password();
+
+    let response = app
+        .post("/api/v1/me/password", Some(&tokens.access), json!({"current_password": pw, "new_password": new}))
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text);
+
+    app.post("/api/v1/auth/password-reset/confirm", None, json!({"token": link, "new_password": password()}))
+        .await
+        .assert_problem(401, "token_invalid");
+    assert_eq!(app.login(&email, &new).await.status, 200, "the changed password stands");
+}

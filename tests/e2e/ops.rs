@@ -148,6 +148,43 @@ fn first_difference(expected: &str, actual: &str) -> String {
     )
 }
 
+/// Whether `CI` is set (to anything but the empty string): CI checks the committed snapshot and
+/// never writes one.
+fn ci_is_set() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// Compares `served` with the snapshot at `path`. Locally, `update` (UPDATE_SNAPSHOTS=1) or a
+/// missing snapshot writes it; with `ci`, both are errors, so a snapshot deleted or never
+/// committed cannot make CI pass by writing the very document it should check.
+fn check_snapshot(path: &std::path::Path, served: &str, ci: bool, update: bool) -> Result<(), String> {
+    let exists = path.exists();
+    if ci && update {
+        return Err("UPDATE_SNAPSHOTS=1 is refused while CI is set: CI checks the committed snapshot".into());
+    }
+    if ci && !exists {
+        return Err(format!(
+            "{} is missing and CI is set: generate it with UPDATE_SNAPSHOTS=1 (without CI) and commit it",
+            path.display()
+        ));
+    }
+    if update || !exists {
+        std::fs::create_dir_all(path.parent().expect("snapshot dir")).expect("create snapshot dir");
+        std::fs::write(path, served).expect("write snapshot");
+        return Ok(());
+    }
+    let snapshot = std::fs::read_to_string(path).expect("read snapshot");
+    if snapshot == served {
+        return Ok(());
+    }
+    Err(format!(
+        "the served /openapi.json differs from {}.\n{}\nIf the API change is intended, rerun with \
+         UPDATE_SNAPSHOTS=1 and commit the new snapshot.",
+        path.display(),
+        first_difference(&snapshot, served)
+    ))
+}
+
 #[tokio::test]
 async fn openapi_document_matches_the_snapshot() {
     let app = spawn_app().await;
@@ -158,17 +195,31 @@ async fn openapi_document_matches_the_snapshot() {
 
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("snapshots/openapi.json");
     let update = std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1");
-    if update || !path.exists() {
-        std::fs::create_dir_all(path.parent().expect("snapshot dir")).expect("create snapshot dir");
-        std::fs::write(&path, &served).expect("write snapshot");
-        return;
+    if let Err(problem) = check_snapshot(&path, &served, ci_is_set(), update) {
+        panic!("{problem}");
     }
-    let snapshot = std::fs::read_to_string(&path).expect("read snapshot");
-    assert!(
-        snapshot == served,
-        "the served /openapi.json differs from {}.\n{}\nIf the API change is intended, rerun with \
-         UPDATE_SNAPSHOTS=1 and commit the new snapshot.",
-        path.display(),
-        first_difference(&snapshot, &served)
-    );
+}
+
+/// Guards item 13 of issue 8: with `CI` set, a missing snapshot used to be written and the test
+/// passed (and UPDATE_SNAPSHOTS=1 overwrote it). Now both fail and leave the files alone.
+#[test]
+fn with_ci_a_missing_snapshot_fails_and_updating_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing.json");
+    let error = check_snapshot(&missing, "{}\n", true, false).expect_err("a missing snapshot fails under CI");
+    assert!(error.contains("missing"), "{error}");
+    assert!(!missing.exists(), "nothing written under CI");
+
+    let present = dir.path().join("present.json");
+    std::fs::write(&present, "{\"old\": 1}\n").expect("write");
+    let error = check_snapshot(&present, "{}\n", true, true).expect_err("updating is refused under CI");
+    assert!(error.contains("refused"), "{error}");
+    assert_eq!(std::fs::read_to_string(&present).expect("read"), "{\"old\": 1}\n", "left as it was");
+    assert!(check_snapshot(&present, "{}\n", true, false).is_err(), "a different document fails");
+
+    // Locally, a missing snapshot is written (the first run of a new checkout) and updating works.
+    assert_eq!(check_snapshot(&missing, "{}\n", false, false), Ok(()));
+    assert_eq!(std::fs::read_to_string(&missing).expect("written"), "{}\n");
+    assert_eq!(check_snapshot(&present, "{}\n", false, true), Ok(()));
+    assert_eq!(check_snapshot(&present, "{}\n", true, false), Ok(()), "equal documents pass under CI");
 }

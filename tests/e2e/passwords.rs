@@ -44,3 +44,38 @@ async fn login_rehashes_a_password_after_the_parameters_change() {
     // The upgraded hash still verifies.
     assert_eq!(second.login(&email, &password).await.status, 200);
 }
+
+/// Guards item 5 of issue 8: `password-reset/confirm` checks the token before hashing, so a
+/// caller without a live token never waits for (or takes) a hash slot. With one slot, busy
+/// hashing a slow registration, a bad-token confirmation answers while that hash still runs;
+/// before, it queued behind it to hash a password it then threw away.
+#[tokio::test]
+async fn a_reset_confirmation_with_a_bad_token_answers_without_hashing() {
+    let app = spawn_app_with(|cfg| {
+        cfg.auth.max_concurrent_hashes = 1;
+        // Slow on purpose: the registration's hash holds the one slot for a few seconds.
+        cfg.auth.argon2 = Argon2Config { memory_kib: 64 * 1024, iterations: 24, parallelism: 1 };
+    })
+    .await;
+    let registering = {
+        let request = app
+            .client
+            .post(app.url("/api/v1/auth/register"))
+            .json(&serde_json::json!({"email": unique_email("slow"), "password": password()}));
+        tokio::spawn(async move { request.send().await.expect("register sent").status() })
+    };
+    // Give the registration a head start to take the slot (far more than it needs).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let confirm = app
+        .post(
+            "/api/v1/auth/password-reset/confirm",
+            None,
+            serde_json::json!({"token": "pr_not_a_real_token", "new_password": password()}),
+        )
+        .await;
+
+    confirm.assert_problem(401, "token_invalid");
+    assert!(!registering.is_finished(), "answered while the only hash slot was still busy");
+    assert_eq!(registering.await.expect("register task"), 201);
+}

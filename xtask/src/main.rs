@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask run`  — start the demo shop on SQLite (`config/demo.toml`, seeded on start).
 //! - `cargo xtask test` — run the whole test suite (SQLite; set `TEST_POSTGRES_URL` for
-//!   PostgreSQL).
+//!   PostgreSQL). It tells the tests which backend this run is (`TEST_DATABASE`), so they can
+//!   fail instead of quietly testing another one.
 //!
 //! - `cargo xtask plugins` — only build the WebAssembly plugins (both commands do it first).
 //!
@@ -89,10 +90,27 @@ fn run(extra: &[String]) -> anyhow::Result<()> {
 }
 
 /// `cargo xtask test`: unit tests, the end-to-end suite and doc tests of every crate.
+///
+/// The run says which backend it tests in `TEST_DATABASE` (`sqlite` or `postgres`), unless the
+/// caller already did (`.ci/run` does): a present `TEST_POSTGRES_URL`, even an empty one, means
+/// PostgreSQL, so an empty URL fails the run rather than testing SQLite in its place.
 fn test(extra: &[String]) -> anyhow::Result<()> {
+    let backend = match std::env::var("TEST_DATABASE") {
+        Ok(named) => named,
+        Err(_) if std::env::var_os("TEST_POSTGRES_URL").is_some() => "postgres".to_owned(),
+        Err(_) => "sqlite".to_owned(),
+    };
+    let url = std::env::var("TEST_POSTGRES_URL").unwrap_or_default();
+    match backend.as_str() {
+        "sqlite" => {}
+        "postgres" if !url.is_empty() => {}
+        "postgres" => bail!("the PostgreSQL run needs TEST_POSTGRES_URL (it is empty or unset)"),
+        other => bail!("TEST_DATABASE={other:?}: expected `sqlite` or `postgres`"),
+    }
     build_plugins()?;
+    eprintln!("xtask: test suite on {backend}");
     let mut command = cargo();
-    command.args(["test", "--workspace"]).args(extra);
+    command.env("TEST_DATABASE", &backend).args(["test", "--workspace"]).args(extra);
     status(command)
 }
 

@@ -23,6 +23,8 @@ pub enum AccountError {
     AccountDisabled,
     #[error("staff only")]
     Forbidden,
+    #[error("only an admin may change roles or deactivate staff")]
+    AdminOnly,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("too many attempts")]
@@ -62,6 +64,7 @@ impl From<AccountError> for ApiError {
             AccountError::Unauthenticated(reason) => ApiError::unauthenticated(reason),
             AccountError::AccountDisabled => ApiError::new(StatusCode::FORBIDDEN, "account_disabled", detail),
             AccountError::Forbidden => ApiError::forbidden("this endpoint needs a staff account"),
+            AccountError::AdminOnly => ApiError::forbidden(detail),
             AccountError::NotFound(what) => ApiError::not_found(what),
             AccountError::RateLimited { retry_after_secs } => ApiError::rate_limited(retry_after_secs),
             AccountError::Db(e) => e.into(),

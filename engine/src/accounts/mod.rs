@@ -9,8 +9,11 @@ pub mod error;
 pub mod model;
 mod password;
 pub mod profile;
+pub mod reset;
 pub mod service;
 mod store;
+mod throttle;
+mod throttle_store;
 pub mod tokens;
 
 pub use error::AccountError;

@@ -7,10 +7,12 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::http::problem::FieldError;
 
+/// `admin` is staff who may also change roles and deactivate staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Customer,
     Staff,
+    Admin,
 }
 
 impl Role {
@@ -18,6 +20,7 @@ impl Role {
         match self {
             Role::Customer => "customer",
             Role::Staff => "staff",
+            Role::Admin => "admin",
         }
     }
 
@@ -25,20 +28,39 @@ impl Role {
         match value {
             "customer" => Some(Role::Customer),
             "staff" => Some(Role::Staff),
+            "admin" => Some(Role::Admin),
             _ => None,
         }
     }
+
+    /// Whether the staff endpoints accept this role.
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Staff | Role::Admin)
+    }
 }
 
-/// A syntactically valid email address, trimmed and lower-cased.
+/// A syntactically valid email address: trimmed, NFKC-normalised and lower-cased, so that
+/// visually identical spellings (full-width letters, ligatures) name one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
+    /// Longest address (RFC 5321's path limit), counted in characters after normalisation.
+    pub const MAX: usize = 254;
+
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let normalised = raw.trim().to_lowercase();
-        if normalised.len() > 254 {
-            return Err("must be at most 254 characters".into());
+        // Refused before any other work: normalising or looking up a huge value is wasted effort
+        // (and PostgreSQL cannot index one; a 300 KB email used to be a 500). NFKC expands a
+        // character to at most 18, so nothing this long can normalise to 254 or fewer.
+        if raw.len() > Self::MAX * 4 * 18 || raw.chars().count() > Self::MAX * 18 {
+            return Err(format!("must be at most {} characters", Self::MAX));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
+        let normalised = normalise_email(raw);
+        if normalised.chars().count() > Self::MAX {
+            return Err(format!("must be at most {} characters", Self::MAX));
         }
         match normalised.parse::<lettre::Address>() {
             Ok(addr) if addr.domain().contains('.') || addr.domain() == "localhost" => Ok(Self(normalised)),
@@ -49,6 +71,12 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The comparison form of an email (or of an email prefix): trimmed, NFKC, lower case.
+pub fn normalise_email(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    raw.trim().nfkc().collect::<String>().to_lowercase()
 }
 
 impl fmt::Display for Email {
@@ -169,4 +197,29 @@ impl Problems {
 /// Exposes a password for hashing only; keeps call sites greppable.
 pub fn expose(secret: &SecretString) -> &[u8] {
     secret.expose_secret().as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_nfkc_normalised_and_lower_cased() {
+        // Full-width letters and the `ﬁ` ligature are compatibility forms of plain ones.
+        let fancy = Email::parse(" \u{FF21}da@\u{FB01}rm.example ").unwrap();
+        assert_eq!(fancy.as_str(), "ada@firm.example");
+        assert_eq!(fancy, Email::parse("ADA@FIRM.example").unwrap());
+    }
+
+    #[test]
+    fn emails_are_limited_to_254_characters_and_refuse_control_characters() {
+        let domain = format!("{}.{}.{}.example", "b".repeat(60), "c".repeat(60), "d".repeat(63));
+        let ok = format!("{}@{domain}", "a".repeat(60));
+        assert_eq!(ok.len(), 254);
+        assert!(Email::parse(&ok).is_ok());
+        assert!(Email::parse(&format!("a{ok}")).is_err());
+        assert!(Email::parse(&"a".repeat(300_000)).is_err());
+        assert!(Email::parse("a\u{0}b@example.com").is_err());
+        assert!(Email::parse("a\u{7}b@example.com").is_err());
+    }
 }

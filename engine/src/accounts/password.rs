@@ -61,13 +61,24 @@ impl PasswordHasher {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
     }
 
+    /// The permit moves into the blocking task and is released when the hash is done, not when
+    /// this future is dropped: a client that disconnects mid-request must not free a slot while
+    /// its hash still occupies a CPU (or a burst of abandoned requests would run unbounded).
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, HashError> {
+        self.permits.clone().acquire_owned().await.map_err(|e| HashError::Argon2(e.to_string()))
+    }
+
     pub async fn hash(&self, password: &SecretString) -> Result<String, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|e| HashError::Argon2(e.to_string()))?;
+        let permit = self.permit().await?;
         let argon2 = self.argon2();
         let password = password.clone();
-        let phc = tokio::task::spawn_blocking(move || argon2.hash_password(expose(&password)).map(|h| h.to_string()))
-            .await?
-            .map_err(|e| HashError::Argon2(e.to_string()))?;
+        let phc = tokio::task::spawn_blocking(move || {
+            let hashed = argon2.hash_password(expose(&password)).map(|h| h.to_string());
+            drop(permit);
+            hashed
+        })
+        .await?
+        .map_err(|e| HashError::Argon2(e.to_string()))?;
         Ok(phc)
     }
 
@@ -78,12 +89,14 @@ impl PasswordHasher {
             Some(s) => Arc::from(s),
             None => self.dummy_hash.clone(),
         };
-        let _permit = self.permits.acquire().await.map_err(|e| HashError::Argon2(e.to_string()))?;
+        let permit = self.permit().await?;
         let password = password.clone();
         let check = phc.clone();
         let matches = tokio::task::spawn_blocking(move || {
             // Parameters come from the PHC string, so old hashes verify after a change.
-            Argon2::default().verify_password(expose(&password), &*check).is_ok()
+            let matches = Argon2::default().verify_password(expose(&password), &*check).is_ok();
+            drop(permit);
+            matches
         })
         .await?;
         Ok(Verified { matches: matches && stored.is_some(), needs_rehash: !self.is_current(&phc) })
@@ -121,6 +134,38 @@ mod tests {
         let stronger = PasswordHasher::new(Argon2Config { memory_kib: 128, ..cheap() }, 2).await.unwrap();
         let old = stronger.verify(&pw, Some(&phc)).await.unwrap();
         assert!(old.matches && old.needs_rehash);
+    }
+
+    /// Guards item 5 of issue 8: a hash whose caller went away (the request future was dropped
+    /// when the client disconnected) keeps its permit until the blocking hash has finished.
+    /// Before, the permit was released with the future while the hash kept a CPU busy.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_hash_keeps_its_permit_until_the_hash_finishes() {
+        // Slow on purpose (a few hundred ms), so the hash is surely still running after the drop.
+        let slow = Argon2Config { memory_kib: 64 * 1024, iterations: 6, parallelism: 1 };
+        let hasher = PasswordHasher::new(cheap(), 1).await.unwrap();
+        let hasher =
+            PasswordHasher { params: Params::new(slow.memory_kib, slow.iterations, 1, None).unwrap(), ..hasher };
+        let task = {
+            let hasher = hasher.clone();
+            tokio::spawn(async move { hasher.hash(&SecretString::from("a password to hash".to_owned())).await })
+        };
+        while hasher.permits.available_permits() == 1 {
+            tokio::task::yield_now().await;
+        }
+
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+
+        assert_eq!(hasher.permits.available_permits(), 0, "the permit outlives the dropped future");
+        // ... and comes back once the hash is done (a far-from-normal bound: it takes < 1 s).
+        tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while hasher.permits.available_permits() == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the permit is released after the hash");
     }
 
     #[tokio::test]

@@ -187,7 +187,9 @@ impl AccountService {
     }
 
     /// Staff changes a user's role or active flag; effective on that user's next request.
-    /// Staff cannot lock themselves out.
+    /// Roles and staff accounts are an admin's business: plain staff may only (de)activate
+    /// customers, so a staff member can neither promote themselves nor demote a colleague.
+    /// Nobody can lock themselves out.
     pub async fn update_user(
         &self,
         caller: &Caller,
@@ -196,11 +198,16 @@ impl AccountService {
         active: Option<bool>,
     ) -> Result<User, AccountError> {
         let user = self.user(id).await?;
-        let role = role.unwrap_or(user.role);
+        let new_role = role.unwrap_or(user.role);
         let active = active.unwrap_or(user.active);
-        if caller.user_id == user.id && (role != Role::Staff || !active) {
-            return Err(AccountError::field("role", "staff cannot demote or deactivate their own account"));
+        let changes_role = new_role != user.role;
+        if caller.role != Role::Admin && (changes_role || (user.role.is_staff() && active != user.active)) {
+            return Err(AccountError::AdminOnly);
         }
+        if caller.user_id == user.id && (changes_role || !active) {
+            return Err(AccountError::field("role", "you cannot change the role of or deactivate your own account"));
+        }
+        let role = new_role;
         store::set_role_and_active(self.db.pool(), id, role, active, self.clock.now_ms()).await?;
         if !active {
             // Deactivation also ends every session, so refresh tokens cannot outlive it.

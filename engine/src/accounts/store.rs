@@ -1,4 +1,4 @@
-//! SQL for users, refresh tokens, password resets and login throttling. Portable: runs on
+//! SQL for users, refresh tokens, password resets and engine secrets (throttling: `throttle_store`). Portable: runs on
 //! SQLite and PostgreSQL through sqlx's `Any` driver.
 
 use sqlx::{Any, Executor, FromRow};
@@ -299,53 +299,76 @@ pub async fn expire_resets_for_user<'e>(
     Ok(())
 }
 
-// ---- login throttling --------------------------------------------------------------------
+// ---- password reset requests -------------------------------------------------------------
 
-/// Counts one attempt for `key` in its fixed window (a new window starts once the old one is
-/// over) and returns `(window_start, attempts)`. One atomic upsert, so concurrent attempts from
-/// several instances are all counted.
-pub async fn count_attempt<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    key: &str,
-    now: i64,
-    window_ms: i64,
-) -> sqlx::Result<(i64, i64)> {
-    sqlx::query_as::<_, (i64, i64)>(
-        "INSERT INTO login_throttle (key, window_start, failures) VALUES ($1, $2, 1) \
-         ON CONFLICT (key) DO UPDATE SET \
-           window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 ELSE login_throttle.window_start END, \
-           failures = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.failures + 1 END \
-         RETURNING window_start, failures",
-    )
-    .bind(key)
-    .bind(now)
-    .bind(now - window_ms)
-    .fetch_one(ex)
-    .await
-}
-
-/// Takes back one counted attempt (it succeeded).
-pub async fn uncount_attempt<'e>(ex: impl Executor<'e, Database = Any>, key: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0")
-        .bind(key)
+pub async fn queue_reset_request<'e>(ex: impl Executor<'e, Database = Any>, email: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO password_reset_requests (id, email, requested_at) VALUES ($1, $2, $3)")
+        .bind(crate::ids::new_id("prq"))
+        .bind(email)
+        .bind(now)
         .execute(ex)
         .await?;
     Ok(())
 }
 
-pub async fn clear_attempts<'e>(ex: impl Executor<'e, Database = Any>, key: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(ex).await?;
-    Ok(())
+/// The oldest queued requests, `(id, email)`.
+pub async fn queued_reset_requests<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    limit: i64,
+) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as::<_, (String, String)>(
+        "SELECT id, email FROM password_reset_requests ORDER BY requested_at, id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(ex)
+    .await
 }
 
-/// Housekeeping: drops expired sessions, spent reset links and finished throttle windows.
-pub async fn purge_expired<'e>(
-    ex: impl Executor<'e, Database = Any> + Copy,
+/// Takes a queued request; `false` if another worker took it first.
+pub async fn take_reset_request<'e>(ex: impl Executor<'e, Database = Any>, id: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM password_reset_requests WHERE id = $1").bind(id).execute(ex).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The user of a reset token that is still usable (checked before the new password is hashed;
+/// [`consume_reset`] decides atomically afterwards).
+pub async fn live_reset<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    token_hash: &str,
     now: i64,
-    window_ms: i64,
-) -> sqlx::Result<u64> {
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar::<_, String>(
+        "SELECT user_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(ex)
+    .await
+}
+
+// ---- engine secrets ----------------------------------------------------------------------
+
+/// The stored secret `name`, storing `candidate` first if there is none. Race-safe across
+/// instances: the first insert wins and everyone reads the winner.
+pub async fn ensure_secret(pool: &sqlx::AnyPool, name: &str, candidate: &str, now: i64) -> sqlx::Result<String> {
+    sqlx::query(
+        "INSERT INTO engine_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(candidate)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    sqlx::query_scalar::<_, String>("SELECT value FROM engine_secrets WHERE name = $1").bind(name).fetch_one(pool).await
+}
+
+/// Housekeeping: drops expired sessions and spent or expired reset links.
+pub async fn purge_expired<'e>(ex: impl Executor<'e, Database = Any> + Copy, now: i64) -> sqlx::Result<u64> {
     let a = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1").bind(now).execute(ex).await?;
-    let b = sqlx::query("DELETE FROM password_resets WHERE expires_at < $1").bind(now).execute(ex).await?;
-    let c = sqlx::query("DELETE FROM login_throttle WHERE window_start < $1").bind(now - window_ms).execute(ex).await?;
-    Ok(a.rows_affected() + b.rows_affected() + c.rows_affected())
+    // A used link can never be used again (the confirm is conditional on `used_at IS NULL`).
+    let b = sqlx::query("DELETE FROM password_resets WHERE expires_at < $1 OR used_at IS NOT NULL")
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(a.rows_affected() + b.rows_affected())
 }

@@ -5,7 +5,7 @@
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -42,8 +42,8 @@ pub struct JwtKeys {
 }
 
 impl JwtKeys {
-    pub fn new(config: &AuthConfig) -> Self {
-        let secret = config.jwt_secret.expose_secret().as_bytes();
+    pub fn new(config: &AuthConfig, secret: &SecretString) -> Self {
+        let secret = secret.expose_secret().as_bytes();
         // One algorithm only: a token signed with anything else (or `none`) is rejected.
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&config.issuer]);
@@ -109,7 +109,8 @@ mod tests {
     use crate::config;
 
     fn keys() -> JwtKeys {
-        JwtKeys::new(&config::load_from_str("").unwrap().auth)
+        let secret = SecretString::from("a test secret that is at least 32 bytes long".to_owned());
+        JwtKeys::new(&config::load_from_str("").unwrap().auth, &secret)
     }
 
     #[test]

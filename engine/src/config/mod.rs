@@ -14,13 +14,10 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, load, load_from_str};
-use serde_helpers::{duration, redacted, redacted_map, redacted_url};
+use serde_helpers::{duration, redacted, redacted_map, redacted_option, redacted_url};
 
 /// The built-in defaults: `config/default.toml`, compiled in so there is one source of truth.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
-
-/// The development JWT secret shipped in `default.toml`; refused in production.
-pub const DEVELOPMENT_JWT_SECRET: &str = "development-only-jwt-secret-do-not-use-in-production";
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -56,7 +53,13 @@ pub struct ServerConfig {
     pub body_limit: usize,
     #[serde(with = "duration")]
     pub shutdown_timeout: Duration,
-    pub trust_forwarded_for: bool,
+    /// Reverse proxies (CIDRs) whose `X-Forwarded-For` entries are believed: the client address
+    /// is the right-most entry not in this list. Empty: the TCP peer, the header ignored.
+    pub trusted_proxies: Vec<String>,
+    /// Replaced by `trusted_proxies`; present only so that a configuration still setting it is
+    /// refused with a message naming the new key (instead of "unknown key").
+    #[serde(default, skip_serializing)]
+    pub trust_forwarded_for: Option<bool>,
     pub cors: CorsConfig,
 }
 
@@ -81,8 +84,9 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
-    #[serde(with = "redacted")]
-    pub jwt_secret: SecretString,
+    /// `None` in development: a random secret is generated once and kept in the database.
+    #[serde(default, with = "redacted_option", skip_serializing_if = "Option::is_none")]
+    pub jwt_secret: Option<SecretString>,
     pub issuer: String,
     pub audience: String,
     #[serde(with = "duration")]
@@ -112,8 +116,21 @@ pub struct Argon2Config {
 pub struct ThrottleConfig {
     #[serde(with = "duration")]
     pub window: Duration,
+    /// Failed logins of one account before each further attempt waits a back-off.
     pub max_failures_per_account: u32,
+    /// Longest back-off of an account (the wait doubles from 1 s up to this).
+    #[serde(with = "duration")]
+    pub max_backoff: Duration,
+    /// Failed logins from one client address per window before it gets 429.
     pub max_failures_per_address: u32,
+    /// Registrations from one client address per window.
+    pub max_registrations_per_address: u32,
+    /// Password-reset confirmations from one client address per window.
+    pub max_reset_confirms_per_address: u32,
+    /// Password-reset requests per email per window (beyond it: 202, nothing sent).
+    pub max_reset_requests_per_email: u32,
+    /// Password-reset requests from one client address per window (beyond it: 202, nothing sent).
+    pub max_reset_requests_per_address: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -77,3 +77,21 @@ pub mod redacted_url {
         }
     }
 }
+
+/// An optional secret: absent stays `None` (and is left out of `config check`), present is
+/// shown as `[redacted]`.
+pub mod redacted_option {
+    use secrecy::SecretString;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
+        Ok(Option::<String>::deserialize(d)?.map(SecretString::from))
+    }
+
+    pub fn serialize<S: Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(secret) => super::redacted::serialize(secret, s),
+            None => s.serialize_none(),
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 use secrecy::ExposeSecret;
 
-use super::{Config, DEVELOPMENT_JWT_SECRET, MailTransportKind};
+use super::{Config, MailTransportKind};
 
 impl Config {
     /// Every semantic problem at once (empty when the configuration is usable).
@@ -32,14 +32,33 @@ impl Config {
         );
         check(self.database.max_connections >= 1, "database.max_connections", "must be at least 1");
 
-        let secret = self.auth.jwt_secret.expose_secret();
-        check(secret.len() >= 32, "auth.jwt_secret", "must be at least 32 bytes long");
-        if self.is_production() {
+        check(
+            self.server.trust_forwarded_for.is_none(),
+            "server.trust_forwarded_for",
+            "was replaced by `server.trusted_proxies`, a list of your reverse proxies' addresses \
+             (CIDRs such as [\"10.0.0.0/8\"]); the client address is then the right-most \
+             X-Forwarded-For entry that is not one of them",
+        );
+        for proxy in &self.server.trusted_proxies {
             check(
-                secret != DEVELOPMENT_JWT_SECRET,
-                "auth.jwt_secret",
-                "the development secret is refused when environment = \"production\"",
+                crate::http::client_addr::parse_cidr(proxy).is_some(),
+                "server.trusted_proxies",
+                &format!("`{proxy}` is not an address or CIDR such as 10.0.0.0/8 or ::1/128"),
             );
+        }
+
+        match &self.auth.jwt_secret {
+            Some(secret) => {
+                check(secret.expose_secret().len() >= 32, "auth.jwt_secret", "must be at least 32 bytes long")
+            }
+            None => check(
+                !self.is_production(),
+                "auth.jwt_secret",
+                "must be set when environment = \"production\" (e.g. COMMERCE_AUTH__JWT_SECRET from \
+                 `openssl rand -base64 48`); only development generates one and keeps it in the database",
+            ),
+        }
+        if self.is_production() {
             check(
                 self.mail.transport != MailTransportKind::Log,
                 "mail.transport",
@@ -66,11 +85,17 @@ impl Config {
             "auth.throttle.max_failures_per_account",
             "must be at least 1",
         );
-        check(
-            self.auth.throttle.max_failures_per_address >= 1,
-            "auth.throttle.max_failures_per_address",
-            "must be at least 1",
-        );
+        let throttle = &self.auth.throttle;
+        for (value, key) in [
+            (throttle.max_failures_per_address, "auth.throttle.max_failures_per_address"),
+            (throttle.max_registrations_per_address, "auth.throttle.max_registrations_per_address"),
+            (throttle.max_reset_confirms_per_address, "auth.throttle.max_reset_confirms_per_address"),
+            (throttle.max_reset_requests_per_email, "auth.throttle.max_reset_requests_per_email"),
+            (throttle.max_reset_requests_per_address, "auth.throttle.max_reset_requests_per_address"),
+        ] {
+            check(value >= 1, key, "must be at least 1");
+        }
+        check(throttle.max_backoff.as_secs() >= 1, "auth.throttle.max_backoff", "must be at least 1s");
 
         check(
             self.mail.from.parse::<lettre::message::Mailbox>().is_ok(),

@@ -1,7 +1,7 @@
 //! Cross-cutting HTTP behaviour: request ids, the per-request span and access log, metrics,
 //! the body limit, client addresses, and turning every framework error into problem+json.
 
-use std::{net::IpAddr, sync::Arc, time::Instant};
+use std::{sync::Arc, time::Instant};
 
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response, Result,
@@ -11,13 +11,16 @@ use poem::{
 use poem_openapi::OperationId;
 use tracing::Instrument;
 
-use super::problem::{ApiError, from_poem_error};
+use super::{
+    client_addr::TrustedProxies,
+    problem::{ApiError, from_poem_error},
+};
 use crate::metrics::Metrics;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// The client's address as used for throttling (the peer, or the left-most
-/// `X-Forwarded-For` entry when the operator trusts a proxy). Stored in request extensions.
+/// The client's address as used for throttling (see [`super::client_addr`]). Stored in request
+/// extensions.
 #[derive(Debug, Clone)]
 pub struct ClientAddr(pub String);
 
@@ -25,20 +28,20 @@ pub struct ClientAddr(pub String);
 /// line, records metrics, and renders any error as problem+json.
 pub struct Observe {
     pub metrics: Metrics,
-    pub trust_forwarded_for: bool,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl<E: Endpoint> Middleware<E> for Observe {
     type Output = ObserveEndpoint<E>;
     fn transform(&self, inner: E) -> Self::Output {
-        ObserveEndpoint { inner, metrics: self.metrics.clone(), trust_forwarded_for: self.trust_forwarded_for }
+        ObserveEndpoint { inner, metrics: self.metrics.clone(), trusted_proxies: self.trusted_proxies.clone() }
     }
 }
 
 pub struct ObserveEndpoint<E> {
     inner: E,
     metrics: Metrics,
-    trust_forwarded_for: bool,
+    trusted_proxies: TrustedProxies,
 }
 
 impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
@@ -53,7 +56,7 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
             .filter(|id| is_safe_request_id(id))
             .map(str::to_owned)
             .unwrap_or_else(|| ulid::Ulid::new().to_string());
-        let client = client_addr(&req, self.trust_forwarded_for);
+        let client = client_addr(&req, &self.trusted_proxies);
         req.extensions_mut().insert(ClientAddr(client));
         let method = req.method().clone();
         // Only the path: query strings and headers may carry tokens and are never logged.
@@ -103,20 +106,13 @@ pub fn is_safe_request_id(id: &str) -> bool {
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-fn client_addr(req: &Request, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok());
-        if let Some(ip) = forwarded {
-            return ip.to_string();
-        }
-    }
+fn client_addr(req: &Request, proxies: &TrustedProxies) -> String {
     match req.remote_addr() {
-        RemoteAddr(poem::Addr::SocketAddr(addr)) => addr.ip().to_string(),
+        RemoteAddr(poem::Addr::SocketAddr(addr)) => {
+            let forwarded: Vec<&str> =
+                req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+            proxies.client(addr.ip(), &forwarded).to_string()
+        }
         other => other.to_string(),
     }
 }

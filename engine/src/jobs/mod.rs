@@ -30,6 +30,9 @@ pub struct JobContext {
     /// Unique per runner; the owner recorded in leases.
     pub owner: String,
     pub lease: Duration,
+    /// Cancelled when the instance shuts down: a job checks it between units of work and
+    /// returns early, leaving the rest due for the next run (here or on another instance).
+    pub stop: CancellationToken,
 }
 
 pub trait Job: Send + Sync + 'static {
@@ -64,7 +67,13 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(db: Db, clock: SharedClock, metrics: Metrics, lease: Duration, poll_interval: Duration) -> Self {
-        let ctx = JobContext { db, clock, owner: format!("runner_{}", ulid::Ulid::new()), lease };
+        let ctx = JobContext {
+            db,
+            clock,
+            owner: format!("runner_{}", ulid::Ulid::new()),
+            lease,
+            stop: CancellationToken::new(),
+        };
         Self { jobs: Arc::new(BTreeMap::new()), ctx, metrics, poll_interval }
     }
 
@@ -113,8 +122,10 @@ impl Runner {
     }
 
     /// The loop every instance runs when `jobs.enabled`: each tick, run every job that is due
-    /// and not leased by another instance. Ends when `stop` is cancelled.
-    pub async fn run_forever(self, stop: CancellationToken) {
+    /// and not leased by another instance. Ends when `stop` is cancelled; a job running then
+    /// finishes the unit of work in hand (a mail message) and stops.
+    pub async fn run_forever(mut self, stop: CancellationToken) {
+        self.ctx.stop = stop.clone();
         loop {
             for job in self.jobs.values() {
                 if stop.is_cancelled() {

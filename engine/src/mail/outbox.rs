@@ -67,9 +67,15 @@ pub async fn claim<'e>(
     .await
 }
 
-/// Delivered: the body is purged (it may hold a password reset link).
-pub async fn mark_sent<'e>(ex: impl Executor<'e, Database = Any>, id: &str, owner: &str, now: i64) -> sqlx::Result<()> {
-    sqlx::query(
+/// Delivered: the body is purged (it may hold a password reset link). False when `owner` no
+/// longer holds the lease (nothing was updated).
+pub async fn mark_sent<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: &str,
+    owner: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "UPDATE mail_outbox SET status = 'sent', body = NULL, sent_at = $1, lease_owner = NULL, lease_until = NULL, \
          last_error = NULL WHERE id = $2 AND lease_owner = $3",
     )
@@ -78,10 +84,11 @@ pub async fn mark_sent<'e>(ex: impl Executor<'e, Database = Any>, id: &str, owne
     .bind(owner)
     .execute(ex)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// A failed attempt: retry at `next_attempt_at`, or park as `failed` (body kept) when `give_up`.
+/// False when `owner` no longer holds the lease (nothing was updated).
 pub async fn mark_failed<'e>(
     ex: impl Executor<'e, Database = Any>,
     id: &str,
@@ -89,8 +96,8 @@ pub async fn mark_failed<'e>(
     error: &str,
     next_attempt_at: i64,
     give_up: bool,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "UPDATE mail_outbox SET status = CASE WHEN $1 = 1 THEN 'failed' ELSE 'pending' END, \
          last_error = $2, next_attempt_at = $3, lease_owner = NULL, lease_until = NULL \
          WHERE id = $4 AND lease_owner = $5",
@@ -102,7 +109,7 @@ pub async fn mark_failed<'e>(
     .bind(owner)
     .execute(ex)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Messages by status, for operators and metrics.

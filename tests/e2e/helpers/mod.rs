@@ -89,7 +89,12 @@ impl Tokens {
 }
 
 /// The configuration every test starts from: port 0, its own database and mail directory,
-/// file mailer, no leeway, no background loop (tests run jobs explicitly), cheaper argon2.
+/// file mailer, no leeway, no background loop (tests run jobs explicitly), cheaper argon2, no
+/// `jwt_secret` (so the development secret is generated in each test's database).
+///
+/// Every test client connects from 127.0.0.1, so the per-address throttles (meant for one real
+/// client each) are raised far out of reach; tests about throttling lower them again. The
+/// per-account back-off and the per-email reset limit keep their defaults.
 fn test_config(db_url: &str, mail_dir: &std::path::Path) -> Config {
     let toml = format!(
         r#"
@@ -100,6 +105,11 @@ fn test_config(db_url: &str, mail_dir: &std::path::Path) -> Config {
         max_connections = 5
         [auth]
         leeway = "0s"
+        [auth.throttle]
+        max_failures_per_address = 1000000
+        max_registrations_per_address = 1000000
+        max_reset_confirms_per_address = 1000000
+        max_reset_requests_per_address = 1000000
         [auth.argon2]
         memory_kib = 1024
         iterations = 1
@@ -242,11 +252,20 @@ impl TestApp {
 
     /// Creates a staff account (as `engine admin create-staff` does) and logs it in.
     pub async fn staff(&self) -> Tokens {
-        let email = unique_email("staff");
+        self.staff_account(false).await
+    }
+
+    /// Creates an admin (as `engine admin create-staff --admin` does) and logs it in.
+    pub async fn admin(&self) -> Tokens {
+        self.staff_account(true).await
+    }
+
+    async fn staff_account(&self, admin: bool) -> Tokens {
+        let email = unique_email(if admin { "admin" } else { "staff" });
         let password = password();
         let parsed_email = commerce_engine::accounts::model::Email::parse(&email).expect("email");
         let parsed_password = commerce_engine::accounts::model::NewPassword::parse(password.clone()).expect("pw");
-        self.state.accounts.create_staff(parsed_email, parsed_password).await.expect("create staff");
+        self.state.accounts.create_staff(parsed_email, parsed_password, admin).await.expect("create staff");
         let response = self.login(&email, &password).await;
         assert_eq!(response.status, 200, "staff login: {}", response.text);
         Tokens::from_body(&response.body)
@@ -268,9 +287,16 @@ impl TestApp {
         files.iter().map(|p| std::fs::read_to_string(p).expect("mail file")).collect()
     }
 
+    /// Turns queued password-reset requests into mails (the `accounts.password_resets` job) and
+    /// delivers the outbox.
+    pub async fn deliver_resets(&self) {
+        self.run_job("accounts.password_resets").await;
+        self.run_job("mail").await;
+    }
+
     /// Delivers the outbox and returns the reset token from the newest mail to `email`.
     pub async fn reset_token_for(&self, email: &str) -> String {
-        self.run_job("mail").await;
+        self.deliver_resets().await;
         let mail =
             self.mails().into_iter().rev().find(|m| m.contains(email)).unwrap_or_else(|| panic!("no mail to {email}"));
         // Undo quoted-printable: soft line breaks, and `=3D` for `=`; the token follows `token=`.

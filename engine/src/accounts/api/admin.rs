@@ -6,7 +6,10 @@ use poem_openapi::{OpenApi, param::Path, param::Query, payload::Json};
 
 use super::{AccountTags, dto::*};
 use crate::{
-    accounts::{AccountService, Caller, model::Role},
+    accounts::{
+        AccountService, Caller,
+        model::{Role, normalise_email},
+    },
     http::{pagination, problem::ApiError, security::BearerAuth},
 };
 
@@ -24,7 +27,8 @@ impl AdminCustomersApi {
 impl AdminCustomersApi {
     /// List accounts
     ///
-    /// Customers by default, oldest first; `role=staff` lists staff; `email` filters by prefix.
+    /// Customers by default, oldest first; `role=staff` or `role=admin` lists those; `email`
+    /// filters by prefix.
     #[oai(path = "/", method = "get", operation_id = "adminListCustomers")]
     async fn list(
         &self,
@@ -37,7 +41,7 @@ impl AdminCustomersApi {
         self.staff(&auth).await?;
         let limit = pagination::limit(limit.0)?;
         let role: Role = role.0.unwrap_or(RoleDto::Customer).into();
-        let email = email.0.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
+        let email = email.0.map(|e| normalise_email(&e)).filter(|e| !e.is_empty());
         let scope = format!("admin/customers|role={}|email={}", role.as_str(), email.as_deref().unwrap_or(""));
         let after = match cursor.0.as_deref() {
             Some(c) => pagination::decode(&scope, c, 1)?.pop(),
@@ -59,7 +63,8 @@ impl AdminCustomersApi {
     /// Change an account's role or status
     ///
     /// `active: false` disables the account at once: its tokens stop working on the next request
-    /// and its sessions end. Staff cannot demote or disable themselves.
+    /// and its sessions end. Staff may disable customers; only an admin may change a role or
+    /// disable staff (403 `forbidden`). Nobody can demote or disable themselves.
     #[oai(path = "/:id", method = "patch", operation_id = "adminUpdateCustomer")]
     async fn update(
         &self,

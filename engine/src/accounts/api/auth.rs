@@ -56,6 +56,10 @@ pub(super) fn parse_new_password(field: &str, raw: String) -> Result<NewPassword
     NewPassword::parse(raw).map_err(|m| ApiError::invalid_field(field, m))
 }
 
+fn parse_email(raw: &str) -> Result<Email, ApiError> {
+    Email::parse(raw).map_err(|m| ApiError::invalid_field("email", m))
+}
+
 fn client(req: &Request) -> String {
     req.extensions().get::<ClientAddr>().map(|c| c.0.clone()).unwrap_or_default()
 }
@@ -64,9 +68,10 @@ fn client(req: &Request) -> String {
 impl AuthApi {
     /// Register a customer
     ///
-    /// Creates a customer account and signs it in. The email is normalised to lower case.
+    /// Creates a customer account and signs it in. The email is normalised (NFKC, lower case).
+    /// Registrations per client address are limited (429 `rate_limited` with `Retry-After`).
     #[oai(path = "/register", method = "post", operation_id = "register")]
-    async fn register(&self, body: Json<RegisterRequest>) -> Result<Created, ApiError> {
+    async fn register(&self, req: &Request, body: Json<RegisterRequest>) -> Result<Created, ApiError> {
         let body = body.0;
         let (email, password) = match parse_credentials(&body.email, "email", body.password.into(), "password") {
             Ok((Some(e), Some(p))) => (e, p),
@@ -77,19 +82,21 @@ impl AuthApi {
         let first = problems.text("first_name", body.first_name.as_deref().map_or("", String::as_str), false, 100);
         let last = problems.text("last_name", body.last_name.as_deref().map_or("", String::as_str), false, 100);
         problems.into_result().map_err(ApiError::validation)?;
-        let session = self.accounts.register(email, password, first, last).await?;
+        let session = self.accounts.register(email, password, first, last, &client(req)).await?;
         Ok(Created::Created(Json(session.into())))
     }
 
     /// Log in
     ///
-    /// Email and password for a token pair. Failed attempts are limited per account and per client
-    /// address (429 `rate_limited` with `Retry-After`). A disabled account gets 403
-    /// `account_disabled`.
+    /// Email and password for a token pair. Too many failed attempts from one client address
+    /// are refused for the rest of the window; past a number of failures, each further attempt
+    /// on an account waits a growing back-off (429 `rate_limited` with `Retry-After`). A
+    /// malformed email is 422; a disabled account gets 403 `account_disabled`.
     #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(&self, req: &Request, body: Json<LoginRequest>) -> Result<Json<TokenResponse>, ApiError> {
+        let email = parse_email(&body.0.email)?;
         let password = SecretString::from(body.0.password.into_inner());
-        let session = self.accounts.login(&body.0.email, &password, &client(req)).await?;
+        let session = self.accounts.login(&email, &password, &client(req)).await?;
         Ok(Json(session.into()))
     }
 
@@ -114,21 +121,29 @@ impl AuthApi {
 
     /// Request a password reset
     ///
-    /// Always 202. When the account exists, a single-use link valid for one hour is mailed.
+    /// 202 for any well-formed email (a malformed one is 422). When an active account has it,
+    /// a single-use link valid for one hour is mailed shortly after. Requests are limited per
+    /// email and per client address; over a limit the answer is still 202 and nothing is sent.
     #[oai(path = "/password-reset", method = "post", operation_id = "requestPasswordReset")]
-    async fn password_reset(&self, body: Json<PasswordResetRequest>) -> Result<Accepted, ApiError> {
-        self.accounts.request_password_reset(&body.0.email).await?;
+    async fn password_reset(&self, req: &Request, body: Json<PasswordResetRequest>) -> Result<Accepted, ApiError> {
+        let email = parse_email(&body.0.email)?;
+        self.accounts.request_password_reset(&email, &client(req)).await?;
         Ok(Accepted::Accepted)
     }
 
     /// Confirm a password reset
     ///
     /// Sets a new password with the token from the mailed link. Every session of the account ends.
-    /// A used or expired token is 401 `token_invalid`.
+    /// A used or expired token is 401 `token_invalid`. Confirmations per client address are
+    /// limited (429 `rate_limited` with `Retry-After`).
     #[oai(path = "/password-reset/confirm", method = "post", operation_id = "confirmPasswordReset")]
-    async fn password_reset_confirm(&self, body: Json<PasswordResetConfirm>) -> Result<NoContent, ApiError> {
+    async fn password_reset_confirm(
+        &self,
+        req: &Request,
+        body: Json<PasswordResetConfirm>,
+    ) -> Result<NoContent, ApiError> {
         let password = parse_new_password("new_password", body.0.new_password.into())?;
-        self.accounts.confirm_password_reset(&body.0.token, password).await?;
+        self.accounts.confirm_password_reset(&body.0.token, password, &client(req)).await?;
         Ok(NoContent::NoContent)
     }
 }

@@ -18,6 +18,8 @@ use crate::{
 pub enum RoleDto {
     Customer,
     Staff,
+    /// Staff who may also change roles and deactivate staff.
+    Admin,
 }
 
 impl From<Role> for RoleDto {
@@ -25,6 +27,7 @@ impl From<Role> for RoleDto {
         match r {
             Role::Customer => RoleDto::Customer,
             Role::Staff => RoleDto::Staff,
+            Role::Admin => RoleDto::Admin,
         }
     }
 }
@@ -34,6 +37,7 @@ impl From<RoleDto> for Role {
         match r {
             RoleDto::Customer => Role::Customer,
             RoleDto::Staff => Role::Staff,
+            RoleDto::Admin => Role::Admin,
         }
     }
 }
@@ -97,7 +101,7 @@ impl From<Session> for TokenResponse {
 
 #[derive(Object)]
 pub struct RegisterRequest {
-    /// Normalised to lower case.
+    /// At most 254 characters; normalised (NFKC, lower case).
     pub email: Text,
     /// 10–256 characters.
     pub password: Text,
@@ -274,7 +278,8 @@ pub struct UserList {
     pub next_cursor: Nullable<String>,
 }
 
-/// Staff changes to an account; effective on the account's next request.
+/// Staff changes to an account; effective on the account's next request. Only an admin may
+/// change a role or deactivate a staff account.
 #[derive(Object)]
 pub struct UserPatch {
     pub role: Option<RoleDto>,

@@ -33,7 +33,7 @@ use A::*;
 /// `None` for an operation missing from the table (a test walks the document for those).
 fn reasons(operation_id: &str) -> Option<&'static [A]> {
     Some(match operation_id {
-        "register" => &[Conflict("`email_taken`"), Db],
+        "register" => &[Conflict("`email_taken`"), RateLimited, Db],
         "login" => &[Unauthorized("`invalid_credentials`"), Forbidden("`account_disabled`"), RateLimited, Db],
         "refreshSession" => &[
             Unauthorized("`token_invalid` (unknown or expired), `token_reused` (its session is now revoked)"),
@@ -42,7 +42,7 @@ fn reasons(operation_id: &str) -> Option<&'static [A]> {
         ],
         "logout" => &[Unauthorized("`token_invalid`"), Db],
         "requestPasswordReset" => &[Db],
-        "confirmPasswordReset" => &[Unauthorized("`token_invalid` (unknown, used or expired)"), Db],
+        "confirmPasswordReset" => &[Unauthorized("`token_invalid` (unknown, used or expired)"), RateLimited, Db],
         "getMe" | "updateMe" | "createAddress" => &[Customer, Db],
         "changePassword" => &[Customer, Unauthorized("`invalid_credentials` (the current password is wrong)"), Db],
         "listAddresses" => &[Customer, List, Db],
@@ -102,7 +102,7 @@ pub fn answers(operation_id: &str, has_body: bool) -> Option<Vec<(u16, String)>>
             }
             Staff => {
                 add(401, "`unauthenticated`: no, invalid or expired access token");
-                add(403, "`forbidden` (not staff), `account_disabled`");
+                add(403, "`forbidden` (not staff, or an admin-only change), `account_disabled`");
             }
             List => {
                 add(400, "`bad_request`: a parameter of the wrong type or value; `invalid_cursor`");
@@ -114,7 +114,7 @@ pub fn answers(operation_id: &str, has_body: bool) -> Option<Vec<(u16, String)>>
             Forbidden(codes) => add(403, codes),
             Conflict(codes) => add(409, codes),
             Unprocessable(codes) => add(422, codes),
-            RateLimited => add(429, "`rate_limited`: too many failed attempts; retry after `Retry-After`"),
+            RateLimited => add(429, "`rate_limited`: too many attempts; retry after `Retry-After`"),
             PricingUnavailable => add(503, "`pricing_unavailable`: a pricing plugin failed (`plugin` names it)"),
         }
     }

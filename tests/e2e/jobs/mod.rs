@@ -14,6 +14,10 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+mod cleanup;
+mod mail_runner;
+mod smtp;
+
 /// One outbox row, as the tests inspect it.
 #[derive(Debug)]
 struct OutboxRow {
@@ -42,11 +46,14 @@ fn unreachable_smtp(cfg: &mut Config) {
     cfg.mail.smtp.security = SmtpSecurity::None;
 }
 
-/// Registers a customer and asks for a password reset, which queues one message to them.
+/// Registers a customer and asks for a password reset, which (once the reset job has run) queues
+/// one message to them.
 async fn queue_reset_mail(app: &TestApp) -> String {
     let (email, _, _) = app.customer().await;
     let response = app.post("/api/v1/auth/password-reset", None, json!({"email": email})).await;
     assert_eq!(response.status, 202, "{}", response.text);
+    // The request is only queued; this job writes the message to the outbox.
+    app.run_job("accounts.password_resets").await;
     email
 }
 
@@ -206,6 +213,7 @@ async fn racing_mail_workers_claim_each_message_once_even_without_the_job_lease(
             clock: app.clock.clone(),
             owner: format!("worker_{name}"),
             lease: Duration::from_secs(60),
+            stop: tokio_util::sync::CancellationToken::new(),
         };
         (job, ctx, mail.file_dir)
     };
