@@ -130,3 +130,40 @@ async fn pricing_run_with_the_demo_config_reproduces_both_worked_examples() {
         (&json!("FLAT200"), &json!(false), &json!("coupon_ineligible"))
     );
 }
+
+/// `pricing run --checkout` prices as checkout does: a failing `on_error = "skip"` rule is left
+/// out of a displayed cart with a notice, but fails the checkout run, naming the rule.
+#[tokio::test]
+async fn pricing_run_with_checkout_fails_on_a_rule_a_display_run_skips() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("engine.toml");
+    let toml = format!(
+        "[pricing]\nchain = [\"garbage\", \"tiers\"]\n\
+         [plugins.garbage]\nmodule = {:?}\non_error = \"skip\"\nsettings = {{ mode = \"negative\" }}\n\
+         [plugins.tiers]\nmodule = {:?}\nsettings = {{ tiers = [{{ min_quantity = 5, basis_points = 500 }}] }}\n",
+        path("fixture-garbage"),
+        path("volume-tiers"),
+    );
+    std::fs::write(&file, toml).expect("config file");
+    let config = file.display().to_string();
+    let cart = cart_file("socks.json");
+
+    let display = engine_cli(dir.path(), &["--config", &config, "pricing", "run", "--cart", &cart]).await;
+    let checkout =
+        engine_cli(dir.path(), &["--config", &config, "pricing", "run", "--cart", &cart, "--checkout"]).await;
+
+    assert_eq!(display.code, Some(0), "{}", display.output());
+    let priced = display.json();
+    assert_eq!(priced["total"], 142_500, "tiers applied: {priced:#}");
+    assert_eq!(
+        (&priced["notices"][0]["kind"], &priced["notices"][0]["plugin"]),
+        (&json!("rule_skipped"), &json!("garbage"))
+    );
+    assert_eq!(checkout.code, Some(1), "{}", checkout.output());
+    assert!(checkout.stdout.is_empty(), "no priced cart: {}", checkout.output());
+    assert!(
+        checkout.stderr.contains("pricing is unavailable: plugin `garbage` returned an invalid adjustment #0"),
+        "{}",
+        checkout.output()
+    );
+}

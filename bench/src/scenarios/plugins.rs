@@ -14,11 +14,13 @@
 //! - `chain` / `native`: the same four rules linked as Rust (`commerce_sdk::testing::Chain`), same
 //!   settings and pipeline maths, no sandbox. Checked to give the same priced cart.
 //! - `chain throughput`: tasks pricing the 10-line cart back to back for a fixed time.
+//! - `health during spin`, `refused busy call`: see [`sandbox`] (an engine over HTTP in process).
 //!
 //! Latency rows time `--plugin-calls` calls one after the other, after `--plugin-warmup-calls`
 //! unmeasured ones; `calls/s` there is one caller's rate. Percentiles are nearest-rank.
 
 mod carts;
+mod sandbox;
 
 use std::{path::PathBuf, sync::Arc, time::Duration, time::Instant};
 
@@ -144,6 +146,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     print_results(&config, &args, &rows, &checked);
+
+    eprintln!("plugins: sandbox isolation (a spinning plugin, a full pool)…");
+    let isolation = sandbox::run(&config.store).await?;
+    println!("{}", report::table("plugins: what a spinning plugin costs other requests", &isolation));
+    sandbox::print_targets(&isolation);
     Ok(())
 }
 

@@ -217,9 +217,10 @@ pub struct PluginRuntimeConfig {
     pub max_instances: u32,
     /// Largest `limits.memory_mib` any plugin may ask for (the size of a pool slot).
     pub max_memory_mib: u32,
-    /// Where compiled plugins are cached (keyed by module digest and engine build). Empty: a
-    /// `commerce-engine/plugins` directory under the system temporary directory. It must be
-    /// writable only by the engine's user: the engine runs the native code it finds there.
+    /// Where compiled plugins are cached (keyed by module digest and engine build). Empty:
+    /// `data/plugin-cache`, relative to the working directory. The engine runs the native code
+    /// it finds there, so it creates it `0700` and refuses it when another user owns it or group
+    /// or others may write to it (`plugins::cache`).
     pub cache_dir: PathBuf,
 }
 
@@ -261,9 +262,10 @@ pub struct PluginConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PluginLimits {
-    /// Wall-clock budget of one call, instantiation included.
+    /// Wall-clock bound of one guest call, instantiation and host waits included: a guest
+    /// waiting in the host is abandoned at it as a running one is interrupted.
     pub timeout_ms: u64,
-    /// Linear memory the plugin may grow to.
+    /// Linear memory the plugin may grow to, all memories of the call's instance together.
     pub memory_mib: u32,
     /// Optional instruction budget (wasmtime fuel) of one call: deterministic, unlike time.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -49,6 +49,9 @@ pub enum PluginErrorKind {
     SettingsRejected { message: String },
     #[error("could not be prepared: {reason}")]
     Link { reason: String },
+    /// `plugin_runtime.cache_dir` is not safe to load native code from (reported for plugin `*`).
+    #[error("{0}")]
+    UntrustedCache(#[from] super::cache::UntrustedCache),
 
     // --- during a call ---
     #[error("timed out after {timeout_ms} ms")]
@@ -83,6 +86,7 @@ impl PluginErrorKind {
             Self::GatewayUnsupported => "gateway_unsupported",
             Self::SettingsRejected { .. } => "settings_rejected",
             Self::Link { .. } => "link_failed",
+            Self::UntrustedCache(_) => "untrusted_cache",
             Self::Timeout { .. } => "timeout",
             Self::OutOfFuel { .. } => "out_of_fuel",
             Self::MemoryExceeded { .. } => "memory_exceeded",

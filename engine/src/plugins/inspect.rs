@@ -77,12 +77,18 @@ impl ComponentInfo {
                 found: format!("{found}; a pricing rule exports `lifecycle` and `pricing`"),
             });
         };
-        for import in &self.imports {
-            if let Some(why) = forbidden(world, import) {
-                return Err(PluginErrorKind::ForbiddenImport { import: import.clone(), why });
-            }
+        // The network is named before anything else: a component that opens a socket also
+        // imports the file system (wasi-libc's start-up), and "no network" is the refusal that
+        // tells its author what to change.
+        let refused = self
+            .imports
+            .iter()
+            .filter_map(|import| forbidden(world, import).map(|why| (import, why)))
+            .min_by_key(|(import, _)| !is_network(import));
+        match refused {
+            Some((import, why)) => Err(PluginErrorKind::ForbiddenImport { import: import.clone(), why }),
+            None => Ok(world),
         }
-        Ok(world)
     }
 }
 
@@ -96,6 +102,10 @@ fn version_supported(version: &str) -> bool {
     let mut parts = version.split('.');
     let major_minor = (parts.next(), parts.next());
     major_minor == (Some("0"), Some("1"))
+}
+
+fn is_network(import: &str) -> bool {
+    import.starts_with("wasi:sockets/") || import.starts_with("wasi:http/")
 }
 
 /// Why `import` is refused for a plugin of `world`, or `None` when it is allowed.
@@ -159,6 +169,16 @@ mod tests {
         );
         let err = info(&["wasi:sockets/tcp@0.2.6"], &RULE).check().unwrap_err();
         assert!(matches!(err, PluginErrorKind::ForbiddenImport { .. }), "{err}");
+        let both = ["wasi:filesystem/preopens@0.2.6", "wasi:sockets/tcp@0.2.6", "wasi:filesystem/types@0.2.6"];
+        let err = info(&both, &RULE).check().unwrap_err();
+        assert_eq!(
+            err,
+            PluginErrorKind::ForbiddenImport {
+                import: "wasi:sockets/tcp@0.2.6".to_owned(),
+                why: "pricing plugins get no network".to_owned()
+            },
+            "the network is named first"
+        );
         let err = info(&["commerce:plugin/outbound-http@0.1.0"], &RULE).check().unwrap_err();
         assert!(err.to_string().contains("not part of the pricing-rule world"), "{err}");
     }

@@ -4,7 +4,8 @@
 //!
 //! Pieces, each small:
 //! - [`runtime`]: the one wasmtime `Engine` per process (pooling allocator, epoch ticker, fuel).
-//! - [`cache`]: compiled components on disk, keyed by module digest and engine build.
+//! - [`cache`]: compiled components on disk, keyed by module digest and engine build, loaded
+//!   only from a private directory and when the digest recorded on writing matches.
 //! - [`inspect`]: what a component is (world, version, imports) and whether it may load.
 //! - [`sandbox`]: the per-call store (deny-all WASI, memory limiter, capped logs and stderr) and
 //!   how a failed call is classified.
@@ -14,8 +15,10 @@
 //! Invariants the host keeps (each has an end-to-end test with a hostile fixture):
 //! - every call runs in a fresh instance, so no state leaks from one evaluation to the next and
 //!   an instance that trapped is never used again;
-//! - every call is bounded by its plugin's `timeout_ms` (epoch deadline, yielding to tokio on each
-//!   tick, so a slow plugin never blocks other requests), `memory_mib` and optional `fuel`;
+//! - every call is bounded by its plugin's `timeout_ms` in wall time, host waits included (an
+//!   epoch deadline for running code, yielding to tokio on each tick so a slow plugin never
+//!   blocks other requests; a dropped call future for a guest waiting in the host), by
+//!   `memory_mib` over all its memories and by optional `fuel`;
 //! - every failure is a [`PluginError`] naming the plugin; nothing a plugin does can panic the
 //!   engine or fail an unrelated request.
 

@@ -11,7 +11,7 @@ use wasmtime::{
 
 use super::{
     error::{PluginError, PluginErrorKind},
-    sandbox::{CallState, classify},
+    sandbox::{CallState, classify, guest_text, within_deadline},
 };
 use crate::config::PluginLimits;
 
@@ -92,7 +92,7 @@ impl PricingRulePlugin {
                 rule.commerce_plugin_lifecycle().call_validate_settings(store, &settings).await
             })
             .await?;
-        verdict.map_err(|message| self.error(PluginErrorKind::SettingsRejected { message }))
+        verdict.map_err(|message| self.error(PluginErrorKind::SettingsRejected { message: guest_text(&message) }))
     }
 
     /// Prices `cart` (as priced so far). The output is converted but not yet validated: the
@@ -109,8 +109,10 @@ impl PricingRulePlugin {
         let output = self
             .call(&mut fuel_used, async |store, rule| rule.commerce_plugin_pricing().call_price(store, &cart).await)
             .await;
-        let output = output
-            .and_then(|o| o.map(RuleOutput::from).map_err(|message| self.error(PluginErrorKind::Failed { message })));
+        let output = output.and_then(|o| {
+            o.map(RuleOutput::from)
+                .map_err(|message| self.error(PluginErrorKind::Failed { message: guest_text(&message) }))
+        });
         (output, CallReport { elapsed: started.elapsed(), fuel_used })
     }
 
@@ -149,9 +151,16 @@ impl PricingRulePlugin {
             })
         });
 
-        let result = match self.pre.instantiate_async(&mut store).await {
-            Ok(rule) => f(&mut store, &rule).await,
-            Err(error) => Err(error),
+        // Epochs stop running guest code; `within_deadline` also stops a guest waiting in the host.
+        let run = async {
+            match self.pre.instantiate_async(&mut store).await {
+                Ok(rule) => f(&mut store, &rule).await,
+                Err(error) => Err(error),
+            }
+        };
+        let Some(result) = within_deadline(deadline, run).await else {
+            store.data_mut().flush_output();
+            return Err(self.error(PluginErrorKind::Timeout { timeout_ms: self.limits.timeout_ms }));
         };
         if let Some(start) = initial_fuel
             && let Ok(left) = store.get_fuel()

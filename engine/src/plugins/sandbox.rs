@@ -26,6 +26,12 @@ use crate::config::PluginLimits;
 const OUTPUT_CAP: usize = 16 * 1024;
 /// Log records kept per call; further ones are counted and reported once.
 const LOG_RECORDS_CAP: usize = 64;
+/// Bytes of log text (messages, field names and values) kept per call: without it, 64 records of
+/// 16 fields of 1024 characters each would let one call write megabytes to the engine's log.
+const LOG_BYTES_CAP: usize = 16 * 1024;
+/// Characters of guest-provided text (a panic message, a plugin's error) kept in an error that
+/// reaches an HTTP `detail`, a notice or the CLI; control characters are replaced first.
+pub(crate) const DETAIL_TEXT_CAP: usize = 256;
 /// Characters kept of a log message, a field name or a field value.
 const LOG_TEXT_CAP: usize = 1024;
 /// Fields kept per log record.
@@ -41,6 +47,7 @@ pub(crate) struct CallState {
     output: CapturedOutput,
     logs_dropped: usize,
     logs_kept: usize,
+    log_bytes: usize,
 }
 
 impl CallState {
@@ -66,6 +73,7 @@ impl CallState {
             output,
             logs_dropped: 0,
             logs_kept: 0,
+            log_bytes: 0,
         }
     }
 
@@ -84,11 +92,11 @@ impl CallState {
     }
 
     pub fn log(&mut self, level: tracing::Level, message: &str, fields: &[(String, String)]) {
-        if self.logs_kept >= LOG_RECORDS_CAP {
+        // Cheap refusals first: a chatty plugin's excess records must cost it next to nothing.
+        if self.logs_kept >= LOG_RECORDS_CAP || self.log_bytes >= LOG_BYTES_CAP {
             self.logs_dropped += 1;
             return;
         }
-        self.logs_kept += 1;
         let message = truncate(message, LOG_TEXT_CAP);
         let fields: Vec<String> = fields
             .iter()
@@ -96,6 +104,15 @@ impl CallState {
             .map(|(k, v)| format!("{}={}", truncate(k, LOG_TEXT_CAP), truncate(v, LOG_TEXT_CAP)))
             .collect();
         let fields = fields.join(" ");
+        let bytes = message.len() + fields.len();
+        if self.log_bytes + bytes > LOG_BYTES_CAP {
+            // Nothing more fits: later records take the cheap refusal above.
+            self.log_bytes = LOG_BYTES_CAP;
+            self.logs_dropped += 1;
+            return;
+        }
+        self.logs_kept += 1;
+        self.log_bytes += bytes;
         let plugin = &*self.plugin;
         match level {
             tracing::Level::ERROR => tracing::error!(plugin, fields, "{message}"),
@@ -122,23 +139,32 @@ fn truncate(text: &str, max: usize) -> &str {
 
 /// Refuses memory growth past the plugin's `memory_mib` and remembers that it did, so the trap
 /// that follows (Rust aborts when an allocation fails) is reported as what it is.
+///
+/// The limit is on the sum of every linear memory of the call's instance (a component may hold
+/// several core instances, each with its own memories; multi-memory modules have several too),
+/// not on each: wasmtime asks per memory (creation is a growth from 0), so the limiter keeps the
+/// running total. A growth wasmtime fails after we allowed it leaves the total high, which only
+/// errs on the safe side.
 pub(crate) struct MemoryLimiter {
     max_bytes: usize,
+    total_bytes: usize,
     pub exceeded: bool,
 }
 
 impl MemoryLimiter {
-    fn new(memory_mib: u32) -> Self {
-        Self { max_bytes: (memory_mib as usize) << 20, exceeded: false }
+    pub(crate) fn new(memory_mib: u32) -> Self {
+        Self { max_bytes: (memory_mib as usize) << 20, total_bytes: 0, exceeded: false }
     }
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.total_bytes.saturating_sub(current).saturating_add(desired);
+        if total > self.max_bytes {
             self.exceeded = true;
             return Ok(false);
         }
+        self.total_bytes = total;
         Ok(true)
     }
 
@@ -241,6 +267,21 @@ impl tokio::io::AsyncWrite for CapturedOutput {
     }
 }
 
+/// Runs one guest call (instantiation included) until `deadline`; `None` when the deadline came
+/// first. Every call of every world goes through it (pricing rules now, gateway calls next), so
+/// `limits.timeout_ms` means one thing: wall time, host waits included.
+///
+/// Epochs interrupt only running guest code, so a guest parked in a host future (a
+/// `wasi:clocks` pollable behind `std::thread::sleep`, later an outbound HTTP call) would
+/// otherwise outlive its deadline and hold its pool slot. Dropping wasmtime's call future at the
+/// deadline is safe: its `Drop` (`FiberFuture` → `StoreFiber::dispose`, wasmtime 48
+/// `runtime/fiber.rs`) resumes the fiber with a "future dropped" error so the guest unwinds, and
+/// returns the fiber stack to the pool. The caller then drops the store, which frees the
+/// instance's pool slot; the instance is never called again.
+pub(crate) async fn within_deadline<T>(deadline: std::time::Instant, call: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout_at(deadline.into(), call).await.ok()
+}
+
 /// What a failed wasmtime call means, from the error and what the sandbox saw.
 pub(crate) fn classify(
     error: &wasmtime::Error,
@@ -257,13 +298,32 @@ pub(crate) fn classify(
         return PluginErrorKind::MemoryExceeded { limit_mib: limits.memory_mib };
     }
     if let Some(message) = panic_message(output) {
-        return PluginErrorKind::Panicked { message };
+        return PluginErrorKind::Panicked { message: guest_text(&message) };
+    }
+    // A trap's own description ("call stack exhausted", "integer divide by zero", …); the
+    // error's outer context is only "error while executing at wasm backtrace:" and the frames.
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        let text = trap.to_string();
+        let message = text.strip_prefix("wasm trap: ").unwrap_or(&text).to_owned();
+        return PluginErrorKind::Trapped { message };
     }
     let text = format!("{error:#}");
     if text.contains("maximum concurrent limit") {
         return PluginErrorKind::Busy;
     }
-    PluginErrorKind::Trapped { message: text.lines().next().unwrap_or("trap").to_owned() }
+    PluginErrorKind::Trapped { message: guest_text(text.lines().next().unwrap_or("trap")) }
+}
+
+/// Text that came from a guest, made fit for an error that reaches an HTTP `detail`, a notice, a
+/// log line or a terminal: control characters (escape sequences, newlines, NUL) become spaces and
+/// it is cut at [`DETAIL_TEXT_CAP`] characters, marked with `…`.
+pub(crate) fn guest_text(text: &str) -> String {
+    let cleaned: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let cleaned = cleaned.trim();
+    match cleaned.char_indices().nth(DETAIL_TEXT_CAP) {
+        Some((end, _)) => format!("{}…", &cleaned[..end]),
+        None => cleaned.to_owned(),
+    }
 }
 
 /// The message of a Rust panic from the guest's stderr: the line after `panicked at <file>:`.
@@ -283,6 +343,34 @@ mod tests {
         let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:12:5:\nfixture panic: the coupon table is on fire\nnote: run with `RUST_BACKTRACE=1`\n";
         assert_eq!(panic_message(stderr).as_deref(), Some("fixture panic: the coupon table is on fire"));
         assert_eq!(panic_message("just noise"), None);
+    }
+
+    /// Guards that `memory_mib` bounds a call's memories in total: two memories of 6.25 MiB each
+    /// fit a per-memory limit of 8 MiB (the old check) but not the total.
+    #[test]
+    fn the_memory_limit_holds_across_all_memories_of_an_instance() {
+        let engine = wasmtime::Engine::default();
+        let two = wasmtime::Module::new(&engine, "(module (memory 100) (memory 100))").expect("module");
+        let one = wasmtime::Module::new(&engine, "(module (memory 100) (memory 0))").expect("module");
+        let instantiate = |module: &wasmtime::Module| {
+            let mut store = wasmtime::Store::new(&engine, MemoryLimiter::new(8));
+            store.limiter(|limiter| limiter);
+            let result = wasmtime::Instance::new(&mut store, module, &[]);
+            (result.is_ok(), store.data().exceeded)
+        };
+
+        assert_eq!(instantiate(&one), (true, false), "6.25 MiB in total fits 8 MiB");
+        assert_eq!(instantiate(&two), (false, true), "12.5 MiB in total does not");
+    }
+
+    /// Guards that guest text in an error cannot inject escape sequences or lines into a 503
+    /// `detail`, a log line or a terminal, and cannot make it arbitrarily long.
+    #[test]
+    fn guest_text_is_stripped_of_control_characters_and_capped() {
+        assert_eq!(guest_text("\u{1b}[31mred\u{1b}[0m\nline\0"), "[31mred [0m line");
+        let long = guest_text(&"é".repeat(10_000));
+        assert_eq!(long.chars().count(), DETAIL_TEXT_CAP + 1);
+        assert!(long.ends_with('…'));
     }
 
     #[test]

@@ -111,9 +111,8 @@ impl PluginSet {
         pricing: &PricingConfig,
     ) -> Result<Self, LoadError> {
         let fuel = plugins.values().any(|p| p.limits.fuel.is_some());
-        let cache = CompileCache::new(&runtime_config.cache_dir);
         let (runtime_config, configs) = (runtime_config.clone(), plugins.clone());
-        let prepared = tokio::task::spawn_blocking(move || prepare_all(&runtime_config, &cache, &configs, fuel))
+        let prepared = tokio::task::spawn_blocking(move || prepare_all(&runtime_config, &configs, fuel))
             .await
             .map_err(|e| PluginError::new("*", PluginErrorKind::Link { reason: format!("loader crashed: {e}") }))?;
 
@@ -164,14 +163,18 @@ impl PluginSet {
 
 fn prepare_all(
     runtime_config: &PluginRuntimeConfig,
-    cache: &CompileCache,
     configs: &BTreeMap<String, PluginConfig>,
     fuel: bool,
 ) -> Vec<Result<LoadedPlugin, PluginError>> {
     if configs.is_empty() {
-        // No wasmtime engine (and no pool reservation) for a shop without plugins.
+        // No wasmtime engine (no pool reservation, no cache directory) for a shop without plugins.
         return Vec::new();
     }
+    let cache = match CompileCache::open(&runtime_config.cache_dir) {
+        Ok(cache) => cache,
+        Err(untrusted) => return vec![Err(PluginError::new("*", untrusted.into()))],
+    };
+    let cache = &cache;
     let engine = match runtime::engine(runtime_config, fuel) {
         Ok(engine) => engine,
         Err(e) => {

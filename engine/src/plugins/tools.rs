@@ -28,7 +28,7 @@ pub fn check(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
     println!("size:     {} bytes", wasm.len());
     println!("sha256:   {sha256}");
     let engine = runtime::engine(&config.plugin_runtime, false)?;
-    let cache = CompileCache::new(&config.plugin_runtime.cache_dir);
+    let cache = CompileCache::open(&config.plugin_runtime.cache_dir)?;
     let component = match compile(&engine, &cache, &wasm, &sha256) {
         Ok((component, _)) => component,
         Err(kind) => {

@@ -144,7 +144,8 @@ impl Run {
 }
 
 /// Runs the engine CLI in `dir` with `args` and no `COMMERCE_…` variable inherited from the test
-/// process. It shares the default compile cache with the tests, so a module is compiled once.
+/// process. It shares the tests' compile cache (the default `data/plugin-cache` under the test
+/// process's working directory, named absolutely), so a module is compiled once.
 pub async fn engine_cli(dir: &Path, args: &[&str]) -> Run {
     let mut command = tokio::process::Command::new(super::engine_bin());
     command.args(args).current_dir(dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -152,6 +153,8 @@ pub async fn engine_cli(dir: &Path, args: &[&str]) -> Run {
     for (key, _) in std::env::vars_os().filter(|(k, _)| k.to_string_lossy().starts_with("COMMERCE_")) {
         command.env_remove(key);
     }
+    let cache = std::env::current_dir().expect("working directory").join("data/plugin-cache");
+    command.env("COMMERCE_PLUGIN_RUNTIME__CACHE_DIR", cache);
     let output = tokio::time::timeout(Duration::from_secs(60), command.output())
         .await
         .expect("engine finished within 60 s")

@@ -44,6 +44,8 @@ async fn cleanup_removes_spent_reset_links_then_old_throttle_rows_then_expired_s
     let confirm = json!({"token": spent, "new_password": password()});
     assert_eq!(app.post("/api/v1/auth/password-reset/confirm", None, confirm).await.status, 204);
     assert_eq!(app.post("/api/v1/auth/password-reset", None, json!({"email": email})).await.status, 202);
+    // Reset requests are queued; the `accounts.password_resets` job turns them into links.
+    app.deliver_resets().await;
     assert_eq!(app.login(&unique_email("nobody"), &pw).await.status, 401);
     let (sessions, links, throttle) = rows(&app).await;
     assert!(sessions >= 2 && links == 2 && throttle >= 1, "{:?}", (sessions, links, throttle));
