@@ -6,7 +6,8 @@
 //! - `application/json` media keys (it hard-codes `; charset=utf-8`, which openapi-typescript's
 //!   `JSONLike` and several generators do not match; the server may keep sending the charset);
 //! - `security: []` on public operations (it omits `security`, which reads as "undeclared"), and
-//!   the `X-Cart-Token` / `X-Order-Token` apiKey schemes (it only lists schemes an operation uses);
+//!   the `X-Cart-Token` / `X-Order-Token` apiKey schemes as alternatives on the operations listed
+//!   in [`GUEST_TOKEN_OPERATIONS`] (a derive cannot say "bearer or this header");
 //! - per-operation error statuses: `ApiError` is shared by every operation, so the derive lists
 //!   the same statuses everywhere. The table in [`answers`] says what each operation can really
 //!   answer; a test fails when an operation is missing from it;
@@ -25,7 +26,9 @@ mod params;
 pub use answers::answers;
 pub use params::describe_bad_request;
 
-/// Tags in the order readers meet them; see `tag_order_covers_every_tag` for the guard.
+/// Tags in the order readers meet them. The e2e test
+/// `operations_have_camel_case_ids_and_summaries_and_tags_put_the_storefront_first` fails when a
+/// tag is missing here.
 pub const TAG_ORDER: &[&str] = &[
     "Auth",
     "Account",
