@@ -1,7 +1,7 @@
 //! Request and response shapes of the accounts API (kept apart from domain types).
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{Enum, Object, types::MaybeUndefined};
+use poem_openapi::{Enum, Object};
 
 use crate::{
     accounts::{
@@ -11,7 +11,7 @@ use crate::{
     },
     clock::from_millis,
     http::{
-        nullable::Nullable,
+        nullable::{Clearable, Nullable},
         text::{AnyText, Text},
     },
 };
@@ -151,7 +151,7 @@ pub struct ChangePasswordRequest {
 pub struct ProfilePatch {
     pub first_name: Option<Text>,
     pub last_name: Option<Text>,
-    pub phone: MaybeUndefined<Text>,
+    pub phone: Clearable<Text>,
 }
 
 #[derive(Object, Debug)]
@@ -232,22 +232,18 @@ pub struct AddressPatch {
     pub first_name: Option<Text>,
     pub last_name: Option<Text>,
     pub line1: Option<Text>,
-    pub line2: MaybeUndefined<Text>,
+    pub line2: Clearable<Text>,
     pub city: Option<Text>,
-    pub region: MaybeUndefined<Text>,
+    pub region: Clearable<Text>,
     pub postal_code: Option<Text>,
     pub country: Option<Text>,
-    pub phone: MaybeUndefined<Text>,
+    pub phone: Clearable<Text>,
     pub is_default: Option<bool>,
 }
 
-/// `MaybeUndefined` → "keep" (`None`), "clear" (`Some(None)`), "set" (`Some(Some(v))`).
-pub fn patch_value<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
+/// "keep" (`None`), "clear" (`Some(None)`), "set" (`Some(Some(v))`).
+pub fn patch_value<T>(value: Clearable<T>) -> Option<Option<T>> {
+    value.into_patch()
 }
 
 impl From<AddressPatch> for AddressDraft {

@@ -1,12 +1,12 @@
 //! Request and response shapes of the category API (kept apart from domain types).
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{Object, types::MaybeUndefined};
+use poem_openapi::Object;
 
 use super::model::{Category, CategoryDetail, CategoryDraft, CategoryNode};
 use crate::clock::from_millis;
 use crate::http::{
-    nullable::Nullable,
+    nullable::{Clearable, Nullable},
     text::{MultilineText, Text},
 };
 
@@ -154,16 +154,12 @@ pub struct CategoryPatch {
     pub slug: Option<Text>,
     pub description: Option<MultilineText>,
     pub position: Option<i64>,
-    pub parent_id: MaybeUndefined<Text>,
+    pub parent_id: Clearable<Text>,
 }
 
 impl From<CategoryPatch> for CategoryDraft {
     fn from(p: CategoryPatch) -> Self {
-        let parent_id = match p.parent_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(id) => Some(Some(id.into())),
-        };
+        let parent_id = p.parent_id.into_patch().map(|id| id.map(Into::into));
         Self {
             name: p.name.map(Into::into),
             slug: p.slug.map(Into::into),

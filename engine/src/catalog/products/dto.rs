@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{Enum, Object, types::MaybeUndefined};
+use poem_openapi::{Enum, Object};
 
 use super::{
     model::{Image, ProductCard, ProductOption, Status, Variant},
@@ -12,7 +12,7 @@ use super::{
 use crate::{
     clock::from_millis,
     http::{
-        nullable::Nullable,
+        nullable::{Clearable, Nullable},
         text::{MultilineText, Text},
     },
 };
@@ -421,7 +421,7 @@ pub struct ProductPatch {
     pub slug: Option<Text>,
     pub description: Option<MultilineText>,
     pub status: Option<StatusDto>,
-    pub category_id: MaybeUndefined<Text>,
+    pub category_id: Clearable<Text>,
     pub images: Option<Vec<ImageDto>>,
     /// Replaces the options; every live variant must still match them.
     pub options: Option<Vec<OptionDto>>,
@@ -433,7 +433,7 @@ pub struct ProductPatch {
 pub struct VariantPatch {
     pub sku: Option<Text>,
     pub price: Option<i64>,
-    pub compare_at_price: MaybeUndefined<i64>,
+    pub compare_at_price: Clearable<i64>,
     pub stock: Option<i64>,
     pub stock_adjustment: Option<i64>,
 }
