@@ -2,20 +2,19 @@
 //! Carts will price through the same [`PricingService`]; this endpoint makes the pipeline usable
 //! (and testable) before they exist.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
-use commerce_pipeline::{Cart, CartLine, Currency, Redemption, ShippingAddress, Store};
+use commerce_pipeline::{Redemption, ShippingAddress};
 use poem_openapi::{OpenApi, Tags, payload::Json};
 
 use super::{
     PricingError, PricingService, Purpose,
-    dto::{LineInfo, PreviewRequest, PricedCartView, PurposeDto},
+    cart_builder::{BadLine, BuiltCart, CartBuildError, CartBuilder, CartRequest, Limits, LineProblem, LineRequest},
+    dto::{PreviewRequest, PricedCartView, PurposeDto},
+    model::Quantity,
 };
 use crate::{
     accounts::AccountService,
-    catalog::products::ProductService,
-    clock::SharedClock,
-    config::StoreConfig,
     http::{
         problem::{ApiError, FieldError},
         security::BearerAuth,
@@ -38,10 +37,8 @@ const MAX_CODE_LEN: usize = 64;
 
 pub struct AdminPricingApi {
     pub accounts: Arc<AccountService>,
-    pub products: Arc<ProductService>,
     pub pricing: Arc<PricingService>,
-    pub store: StoreConfig,
-    pub clock: SharedClock,
+    pub carts: Arc<CartBuilder>,
 }
 
 #[OpenApi(prefix_path = "/api/v1/admin/pricing", tag = "PricingTags::AdminPricing")]
@@ -58,74 +55,40 @@ impl AdminPricingApi {
     async fn preview(&self, auth: BearerAuth, body: Json<PreviewRequest>) -> Result<Json<PricedCartView>, ApiError> {
         self.accounts.authenticate_staff(auth.token()).await?;
         let request = body.0;
-        let (cart, info) = self.assemble(&request).await?;
+        let built = self.assemble(&request).await?;
         let purpose = match request.purpose {
             Some(PurposeDto::Checkout) => Purpose::Checkout,
             _ => Purpose::Display,
         };
         let set = self.pricing.plugins().current();
-        let priced = self.pricing.price_with(&set, &cart, purpose).await.map_err(pricing_error)?;
-        Ok(Json(PricedCartView::of(&priced, None, &info, set.version.clone())))
+        let priced = self.pricing.price_with(&set, &built.cart, purpose).await.map_err(pricing_error)?;
+        Ok(Json(PricedCartView::of(&priced, None, &built.lines, set.version.clone())))
     }
 }
 
 impl AdminPricingApi {
-    /// Builds the pipeline's cart from the request and the catalogue, checking every field.
-    async fn assemble(&self, request: &PreviewRequest) -> Result<(Cart, HashMap<String, LineInfo>), ApiError> {
+    /// Parses the body into a [`CartRequest`], builds the cart, and reports every bad field at
+    /// once: the body's own problems and the lines the catalogue refuses.
+    async fn assemble(&self, request: &PreviewRequest) -> Result<BuiltCart, ApiError> {
         let mut errors = Vec::new();
-        let mut field = |field: String, message: &str| errors.push(FieldError { field, message: message.to_owned() });
-        if request.lines.len() > MAX_LINES {
-            field("lines".into(), &format!("at most {MAX_LINES} lines"));
-        }
-        let mut lines: Vec<CartLine> = Vec::new();
-        let mut info = HashMap::new();
+        let mut field = |field: String, message: String| errors.push(FieldError { field, message });
+        // `origin[i]` is the body index of the i-th parsed line, to name the lines the builder refuses.
+        let mut origin = Vec::new();
+        let mut lines = Vec::new();
         for (index, line) in request.lines.iter().enumerate() {
-            if !(1..=MAX_QUANTITY).contains(&line.quantity) {
-                field(format!("lines[{index}].quantity"), &format!("must be 1–{MAX_QUANTITY}"));
-                continue;
-            }
-            let variant_id = line.variant_id.trim();
-            if let Some(existing) = lines.iter_mut().find(|l| l.variant_id == variant_id) {
-                match existing.quantity.checked_add(line.quantity).filter(|q| *q <= MAX_QUANTITY) {
-                    Some(total) => existing.quantity = total,
-                    None => field(
-                        format!("lines[{index}].quantity"),
-                        &format!("with the earlier line of this variant, more than {MAX_QUANTITY} units"),
-                    ),
+            match Quantity::parse(i64::from(line.quantity), MAX_QUANTITY) {
+                Ok(quantity) => {
+                    origin.push(index);
+                    lines.push(LineRequest { variant_id: line.variant_id.trim().to_owned(), quantity });
                 }
-                continue;
+                Err(error) => field(format!("lines[{index}].quantity"), error.to_string()),
             }
-            let Some(found) = self.products.variant_for_pricing(variant_id).await.map_err(ApiError::from)? else {
-                field(format!("lines[{index}].variant_id"), "no purchasable variant has this id");
-                continue;
-            };
-            let line_id = format!("line-{}", lines.len() + 1);
-            let mut slugs = found.category_slugs.into_iter();
-            lines.push(CartLine {
-                line_id: line_id.clone(),
-                variant_id: found.variant.id.clone(),
-                sku: found.variant.sku.clone(),
-                product_id: found.product.id.clone(),
-                category_slug: slugs.next(),
-                category_ancestors: slugs.collect(),
-                quantity: line.quantity,
-                unit_price: found.variant.price,
-            });
-            info.insert(
-                line_id,
-                LineInfo {
-                    variant_id: found.variant.id,
-                    product_id: found.product.id,
-                    title: found.product.name,
-                    variant_title: found.variant.option_values.join(" / "),
-                },
-            );
         }
         let mut coupon_codes: Vec<String> = Vec::new();
         for (index, code) in request.coupon_codes.iter().enumerate() {
             let code = code.trim();
             if code.is_empty() || code.len() > MAX_CODE_LEN || code.chars().any(char::is_control) {
-                field(format!("coupon_codes[{index}]"), &format!("must be 1–{MAX_CODE_LEN} printable characters"));
+                field(format!("coupon_codes[{index}]"), format!("must be 1–{MAX_CODE_LEN} printable characters"));
             } else if !coupon_codes.iter().any(|c| c.eq_ignore_ascii_case(code)) {
                 coupon_codes.push(code.to_owned());
             }
@@ -138,34 +101,66 @@ impl AdminPricingApi {
         if let Some(address) = &shipping
             && (address.country.len() != 2 || !address.country.bytes().all(|b| b.is_ascii_uppercase()))
         {
-            field("shipping_address.country".into(), "must be an ISO 3166-1 alpha-2 code such as IN");
+            field("shipping_address.country".into(), "must be an ISO 3166-1 alpha-2 code such as IN".into());
         }
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-        let currency = Currency::new(&self.store.currency)
-            .map_err(|_| ApiError::unavailable("store.currency is not a currency code"))?;
-        let customer_id = request.customer_id.as_ref().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
-        let cart = Cart {
-            store: Store {
-                currency,
-                origin_country: self.store.origin_country.clone(),
-                origin_region: self.store.origin_region.clone(),
-                prices_include_tax: self.store.prices_include_tax,
-            },
+        let cart = CartRequest {
             lines,
+            // Orders do not exist yet: no code has been redeemed.
             redemptions: coupon_codes
                 .iter()
                 .map(|code| Redemption { code: code.clone(), total: 0, by_customer: 0 })
                 .collect(),
             coupon_codes,
-            guest: customer_id.is_none(),
-            customer_id,
+            customer_id: request.customer_id.as_ref().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
             earlier_orders: request.earlier_orders.unwrap_or(0),
             shipping,
-            now: self.clock.now_ms(),
         };
-        Ok((cart, info))
+        let limits = Limits { max_lines: MAX_LINES, max_quantity: MAX_QUANTITY };
+        let built = match self.carts.build(cart, limits).await {
+            Ok(built) => Some(built),
+            Err(CartBuildError::TooManyLines { max }) => {
+                field("lines".into(), format!("at most {max} lines"));
+                None
+            }
+            Err(CartBuildError::BadLines(bad)) => {
+                for BadLine { index, problem } in bad {
+                    let index = origin.get(index).copied().unwrap_or(index);
+                    match problem {
+                        LineProblem::UnknownVariant => {
+                            field(format!("lines[{index}].variant_id"), "no purchasable variant has this id".into());
+                        }
+                        LineProblem::TooManyUnits { max } => field(
+                            format!("lines[{index}].quantity"),
+                            format!("with the earlier line of this variant, more than {max} units"),
+                        ),
+                        LineProblem::OtherCurrency { variant, store } => field(
+                            format!("lines[{index}].variant_id"),
+                            format!("the variant is priced in {variant}, not in the store's currency {store}"),
+                        ),
+                    }
+                }
+                None
+            }
+            Err(CartBuildError::Products(error)) => return Err(error.into()),
+        };
+        if let Some(built) = built
+            && errors.is_empty()
+        {
+            return Ok(built);
+        }
+        // Lines first, in request order, then the body's other fields as they came (a stable sort).
+        errors.sort_by_key(|e| field_order(&e.field));
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// Sort key of a field path: `lines[…]` by index, then the rest as they came.
+fn field_order(field: &str) -> (u8, usize) {
+    let index = |rest: &str| rest.split(']').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    match field.strip_prefix("lines[") {
+        Some(rest) => (0, index(rest)),
+        None if field == "lines" => (0, 0),
+        None => (1, 0),
     }
 }
 

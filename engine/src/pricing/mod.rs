@@ -8,7 +8,9 @@
 //! left out and the priced cart says so in `notices`.
 
 pub mod api;
+pub mod cart_builder;
 pub mod dto;
+pub mod model;
 
 use std::{sync::Arc, time::Instant};
 

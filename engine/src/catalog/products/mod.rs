@@ -15,7 +15,7 @@ mod store;
 pub use admin_api::AdminProductsApi;
 pub use api::ProductsApi;
 pub use error::ProductError;
-pub use service::{PricingVariant, ProductService};
+pub use service::{ProductService, PurchasableVariant};
 
 use poem_openapi::Tags;
 
