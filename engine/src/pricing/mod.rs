@@ -11,6 +11,8 @@ pub mod api;
 pub mod cart_builder;
 pub mod dto;
 pub mod model;
+#[cfg(test)]
+mod query_count_tests;
 
 use std::{sync::Arc, time::Instant};
 
