@@ -126,15 +126,16 @@ impl CartBuilder {
 
         let mut bad = Vec::new();
         let mut lines: Vec<CartLine> = Vec::new();
+        // Beside `lines`: the typed quantity of each, so adding a repeated variant stays checked.
+        let mut quantities: Vec<Quantity> = Vec::new();
         let mut info = HashMap::new();
         for (index, line) in request.lines.iter().enumerate() {
-            if let Some(existing) = lines.iter_mut().find(|l| l.variant_id == line.variant_id) {
-                // Validated on the way in, so the stored quantity parses back.
-                let merged = Quantity::parse(i64::from(existing.quantity), limits.max_quantity)
-                    .ok()
-                    .and_then(|q| q.checked_add(line.quantity, limits.max_quantity));
-                match merged {
-                    Some(total) => existing.quantity = total.get(),
+            if let Some(at) = lines.iter().position(|l| l.variant_id == line.variant_id) {
+                match quantities[at].checked_add(line.quantity, limits.max_quantity) {
+                    Some(total) => {
+                        quantities[at] = total;
+                        lines[at].quantity = total.get();
+                    }
                     None => {
                         bad.push(BadLine { index, problem: LineProblem::TooManyUnits { max: limits.max_quantity } })
                     }
@@ -152,6 +153,7 @@ impl CartBuilder {
                 continue;
             }
             let line_id = format!("line-{}", lines.len() + 1);
+            quantities.push(line.quantity);
             let mut slugs = found.category_slugs.iter().cloned();
             lines.push(CartLine {
                 line_id: line_id.clone(),
