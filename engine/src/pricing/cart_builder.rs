@@ -109,11 +109,6 @@ impl CartBuilder {
         Self { products, store, clock }
     }
 
-    /// The store's currency, parsed once at start-up.
-    pub fn currency(&self) -> Currency {
-        self.store.currency
-    }
-
     /// Builds the pipeline's cart with today's catalogue prices. Every bad line is reported, in
     /// request order; nothing is priced until all lines are good.
     #[tracing::instrument(skip_all, fields(lines = request.lines.len()))]
