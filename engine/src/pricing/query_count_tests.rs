@@ -27,7 +27,7 @@ use crate::{
         products::{
             ProductService,
             cache::CatalogChanges,
-            model::Status,
+            model::{ProductOption, Status},
             service::{ProductDraft, VariantDraft},
         },
     },
@@ -153,6 +153,31 @@ async fn builder_query_count_is_fixed_on(db: Db) {
             .expect("product");
         variants.push(detail.variants[0].id.clone());
     }
+    // And one product of 200 variants, so the big cart reaches 240 lines in one IN list.
+    let sizes: Vec<String> = (0..200).map(|n| format!("S{n}")).collect();
+    let poster = products
+        .create(ProductDraft {
+            name: "Poster".into(),
+            slug: None,
+            description: String::new(),
+            status: Status::Active,
+            category_id: Some(books.id.clone()),
+            images: Vec::new(),
+            options: vec![ProductOption { name: "Size".into(), values: sizes.clone() }],
+            variants: sizes
+                .iter()
+                .map(|size| VariantDraft {
+                    sku: format!("POSTER-{size}"),
+                    price: 999,
+                    compare_at_price: None,
+                    stock: 1,
+                    options: vec![("Size".into(), size.clone())],
+                })
+                .collect(),
+        })
+        .await
+        .expect("poster");
+    variants.extend(poster.variants.iter().map(|v| v.id.clone()));
     let store = config::load_from_str("").expect("defaults").store;
     let builder = CartBuilder::new(products, &store, clock);
     let limits = Limits { max_lines: 500, max_quantity: 100 };
@@ -163,15 +188,18 @@ async fn builder_query_count_is_fixed_on(db: Db) {
 
     let many = CartRequest { lines: variants.iter().map(|v| line(v, 2)).collect(), ..CartRequest::default() };
     let (built, large) = count_queries(builder.build(many, limits)).await;
-    let built = built.expect("forty lines");
+    let built = built.expect("240 lines");
 
-    assert_eq!(built.cart.lines.len(), 40);
+    assert_eq!(built.cart.lines.len(), 240);
     let first = &built.cart.lines[0];
     assert_eq!((first.unit_price, first.quantity), (100, 2));
     assert_eq!(first.category_slug.as_deref(), Some("fiction"));
     assert_eq!(first.category_ancestors, ["books"]);
     assert_eq!(built.cart.lines[1].category_slug, None);
-    assert_eq!((small, large), (2, 2), "statements for a 1-line and a 40-line cart");
+    let last = &built.cart.lines[239];
+    assert_eq!((last.unit_price, last.category_slug.as_deref()), (999, Some("books")));
+    assert_eq!(built.lines[&last.line_id].variant_title, "S199");
+    assert_eq!((small, large), (2, 2), "statements for a 1-line and a 240-line cart");
 
     let unknown = new_id("var");
     let bad = CartRequest { lines: vec![line(&variants[1], 1), line(&unknown, 1)], ..CartRequest::default() };
@@ -182,7 +210,7 @@ async fn builder_query_count_is_fixed_on(db: Db) {
     );
 }
 
-/// Guards: the cart builder sends the same two statements for a 1-line and a 40-line cart (the
+/// Guards: the cart builder sends the same two statements for a 1-line and a 240-line cart (the
 /// preview used to send about four per line, in the HTTP handler).
 #[tokio::test]
 async fn building_a_cart_sends_two_statements_whatever_its_size_on_sqlite() {
