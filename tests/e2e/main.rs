@@ -11,6 +11,7 @@ mod auth;
 mod categories;
 mod cli;
 mod conventions;
+mod corrupt_rows;
 mod input;
 mod jobs;
 mod leaks;

@@ -3,12 +3,12 @@
 use poem::http::StatusCode;
 
 use super::{password::HashError, tokens::TokenError};
-use crate::http::problem::{ApiError, FieldError};
+use crate::{http::problem::ApiError, validation::FieldProblem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("validation failed")]
-    Validation(Vec<FieldError>),
+    Validation(Vec<FieldProblem>),
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error("email or password is wrong")]
@@ -39,7 +39,7 @@ pub enum AccountError {
 
 impl AccountError {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation(vec![FieldError { field: field.to_owned(), message: message.into() }])
+        Self::Validation(vec![FieldProblem::new(field, message)])
     }
 }
 

@@ -5,8 +5,6 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::http::problem::FieldError;
-
 /// `admin` is staff who may also change roles and deactivate staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -36,6 +34,17 @@ impl Role {
     /// Whether the staff endpoints accept this role.
     pub fn is_staff(self) -> bool {
         matches!(self, Role::Staff | Role::Admin)
+    }
+}
+
+/// The stored form. An unknown value is a corrupted row, never a customer by default: reading
+/// `"superuser"` as `Customer` would quietly demote an account (or, with a different default,
+/// promote one), and the next profile write would store the guess for good.
+impl TryFrom<String> for Role {
+    type Error = crate::db::UnknownValue;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or(crate::db::UnknownValue { what: "role", value })
     }
 }
 
@@ -154,46 +163,6 @@ pub struct Address {
     pub updated_at: i64,
 }
 
-/// Collects field problems so a request reports all of them at once.
-#[derive(Default)]
-pub struct Problems(pub Vec<FieldError>);
-
-impl Problems {
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.to_owned(), message: message.into() });
-    }
-
-    /// Checks a human-readable text field: trimmed, non-empty when required, at most `max` chars.
-    pub fn text(&mut self, field: &str, value: &str, required: bool, max: usize) -> String {
-        let trimmed = value.trim();
-        if required && trimmed.is_empty() {
-            self.add(field, "must not be empty");
-        } else if trimmed.chars().count() > max {
-            self.add(field, format!("must be at most {max} characters"));
-        } else if trimmed.chars().any(char::is_control) {
-            self.add(field, "must not contain control characters");
-        }
-        trimmed.to_owned()
-    }
-
-    /// A phone number: digits with optional leading `+` and separators, 5–20 digits.
-    pub fn phone(&mut self, field: &str, value: &str) -> String {
-        let trimmed = value.trim();
-        let digits = trimmed.chars().filter(char::is_ascii_digit).count();
-        let allowed = trimmed
-            .char_indices()
-            .all(|(i, c)| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.') || (c == '+' && i == 0));
-        if !allowed || !(5..=20).contains(&digits) {
-            self.add(field, "must be a phone number such as +91 80 1234 5678");
-        }
-        trimmed.to_owned()
-    }
-
-    pub fn into_result(self) -> Result<(), Vec<FieldError>> {
-        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
-    }
-}
-
 /// Exposes a password for hashing only; keeps call sites greppable.
 pub fn expose(secret: &SecretString) -> &[u8] {
     secret.expose_secret().as_bytes()
@@ -202,6 +171,20 @@ pub fn expose(secret: &SecretString) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Guards issue 10: the stored role decodes to exactly the role written, and anything else
+    /// is an error (it used to fall back to `Customer`).
+    #[test]
+    fn a_stored_role_parses_to_itself_and_an_unknown_one_is_an_error() {
+        for role in [Role::Customer, Role::Staff, Role::Admin] {
+            assert_eq!(Role::try_from(role.as_str().to_owned()).unwrap(), role);
+        }
+        for bad in ["superuser", "", "Admin", " staff"] {
+            let error = Role::try_from(bad.to_owned()).unwrap_err();
+            assert_eq!(error.value, bad);
+            assert!(error.to_string().contains("unknown role"), "{error}");
+        }
+    }
 
     #[test]
     fn emails_are_nfkc_normalised_and_lower_cased() {

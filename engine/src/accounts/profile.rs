@@ -3,11 +3,11 @@
 use super::{
     address_store, countries,
     error::AccountError,
-    model::{Address, Problems, ProfileChange, Role, User},
+    model::{Address, ProfileChange, Role, User},
     service::{AccountService, Caller},
     store,
 };
-use crate::ids::new_id;
+use crate::{ids::new_id, validation::Problems};
 
 /// Most addresses one customer may keep.
 pub const MAX_ADDRESSES: i64 = 50;

@@ -255,8 +255,7 @@ impl AccountService {
         if row.active == 0 {
             return Err(AccountError::AccountDisabled);
         }
-        let role = Role::parse(&row.role).unwrap_or(Role::Customer);
-        Ok(Caller { user_id: row.id, role })
+        Ok(Caller { user_id: row.id, role: row.role })
     }
 
     /// Staff endpoints accept staff and admins.

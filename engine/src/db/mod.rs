@@ -14,6 +14,11 @@ use sqlx::{Any, AnyPool, Executor, Transaction, any::AnyPoolOptions, migrate::Mi
 
 use crate::config::DatabaseConfig;
 
+#[cfg(test)]
+mod seam_tests;
+#[cfg(test)]
+pub(crate) mod testing;
+
 static MIGRATIONS_SQLITE: Migrator = sqlx::migrate!("../migrations/sqlite");
 static MIGRATIONS_POSTGRES: Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -29,6 +34,11 @@ pub struct Db {
     backend: Backend,
 }
 
+/// A write transaction from [`Db::begin`]. Stores take `&mut Tx` where several domains must
+/// commit together (checkout: stock, order, coupon redemptions, idempotency record and mail all
+/// or nothing); the service that called `begin` owns it, commits it, and lets it drop (rolling
+/// back) on any error. An `impl Executor` store function takes it as `&mut *tx` (owned `Tx`) or
+/// `&mut **tx` (a `&mut Tx` parameter).
 pub type Tx = Transaction<'static, Any>;
 
 impl Db {
@@ -84,6 +94,12 @@ impl Db {
     /// Starts a transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails with
     /// SQLITE_BUSY under concurrency instead of waiting its turn.
+    ///
+    /// No plugin call, payment gateway call or other outbound request ever runs while a `Tx`
+    /// is open. On SQLite this transaction holds the database's only write lock, so every other
+    /// writer of every instance waits for it (and fails after `busy_timeout`); on PostgreSQL it
+    /// holds row locks and a pooled connection. Price first, then open the transaction, write,
+    /// commit, and only then call out (checkout asks the payment provider after its commit).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
@@ -111,6 +127,31 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A stored text that names none of the values its column may hold (a corrupted row, or one
+/// written by a newer engine). Used as the `TryFrom<String>` error of row fields declared with
+/// `#[sqlx(try_from = "String")]`, so the fetch fails with `sqlx::Error::ColumnDecode` naming
+/// the column instead of the row decoding to a silent default.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {what} `{value}` in a stored row")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+}
+
+/// A JSON text column decoded into `T` (`#[sqlx(try_from = "String")] images: JsonText<Vec<Image>>`):
+/// malformed JSON fails the fetch like any other decode error. `sqlx::types::Json` does not go
+/// through the `Any` driver (FACTS.md), so the column is TEXT and this does the parsing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonText<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> TryFrom<String> for JsonText<T> {
+    type Error = serde_json::Error;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        serde_json::from_str(&text).map(JsonText)
     }
 }
 

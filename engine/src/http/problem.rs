@@ -8,11 +8,20 @@
 use poem::{IntoResponse, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
 
+use crate::validation::FieldProblem;
+
 #[derive(Object, Debug, Clone)]
 pub struct FieldError {
     /// The request field, dotted for nested fields (`shipping_address.country`).
     pub field: String,
     pub message: String,
+}
+
+/// The API edge of the services' field problems (`crate::validation`): same field, same text.
+impl From<FieldProblem> for FieldError {
+    fn from(problem: FieldProblem) -> Self {
+        Self { field: problem.field, message: problem.message }
+    }
 }
 
 /// RFC 9457 problem details.
@@ -163,8 +172,10 @@ impl ApiError {
         Self::from_problem(problem, 0)
     }
 
-    /// 422 `validation_failed` listing every bad field.
-    pub fn validation(errors: Vec<FieldError>) -> Self {
+    /// 422 `validation_failed` listing every bad field: the API layer's own `FieldError`s or a
+    /// service's `FieldProblem`s.
+    pub fn validation(errors: impl IntoIterator<Item = impl Into<FieldError>>) -> Self {
+        let errors: Vec<FieldError> = errors.into_iter().map(Into::into).collect();
         let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
         let mut problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail);
         problem.errors = Some(errors);
@@ -212,6 +223,9 @@ impl From<sqlx::Error> for ApiError {
             tracing::warn!(error = %error_chain(&error), "database unavailable");
             Self::unavailable("the database is unavailable; try again shortly")
         } else {
+            // Includes `ColumnDecode`: a stored row that does not parse (an unknown role or
+            // status, malformed JSON). An opaque 500 is right only there, for a corrupted row;
+            // input that can be refused is refused before it reaches the database.
             Self::internal(&error)
         }
     }

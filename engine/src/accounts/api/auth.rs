@@ -10,9 +10,10 @@ use super::{AccountTags, dto::*};
 use crate::{
     accounts::{
         AccountService,
-        model::{Email, NewPassword, Problems},
+        model::{Email, NewPassword},
     },
     http::{middleware::ClientAddr, problem::ApiError},
+    validation::Problems,
 };
 
 pub struct AuthApi {

@@ -1,11 +1,11 @@
 //! Category errors and their exhaustive mapping to problem+json.
 
-use crate::http::problem::{ApiError, FieldError};
+use crate::{http::problem::ApiError, validation::FieldProblem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CategoryError {
     #[error("validation failed")]
-    Validation(Vec<FieldError>),
+    Validation(Vec<FieldProblem>),
     #[error("category not found")]
     NotFound,
     #[error("a category with slug `{0}` already exists")]
@@ -20,7 +20,7 @@ pub enum CategoryError {
 
 impl CategoryError {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation(vec![FieldError { field: field.to_owned(), message: message.into() }])
+        Self::Validation(vec![FieldProblem::new(field, message)])
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::{cmp::Ordering, collections::HashMap};
 
-use crate::{catalog::slug, http::problem::FieldError};
+use crate::{catalog::slug, validation::Problems};
 
 pub const NAME_MAX: usize = 100;
 pub const DESCRIPTION_MAX: usize = 5000;
@@ -111,7 +111,7 @@ impl CategoryDraft {
     /// Checks every field, collecting all problems; `required` makes `name` mandatory.
     pub fn parse(self, required: bool, problems: &mut Problems) -> CategoryFields {
         let name = match self.name {
-            Some(raw) => Some(problems.text("name", &raw, true, NAME_MAX, false)),
+            Some(raw) => Some(problems.text("name", &raw, true, NAME_MAX)),
             None if required => {
                 problems.add("name", "is required");
                 None
@@ -125,40 +125,12 @@ impl CategoryDraft {
                 raw
             }
         });
-        let description = self.description.map(|raw| problems.text("description", &raw, false, DESCRIPTION_MAX, true));
+        let description = self.description.map(|raw| problems.text_block("description", &raw, false, DESCRIPTION_MAX));
         if let Some(position) = self.position.filter(|p| !(0..=POSITION_MAX).contains(p)) {
             problems.add("position", format!("must be between 0 and {POSITION_MAX}, got {position}"));
         }
         let parent_id = self.parent_id.map(|p| p.map(|id| id.trim().to_owned()));
         CategoryFields { name, slug, description, position: self.position, parent_id }
-    }
-}
-
-/// Collects field problems so a request reports all of them at once.
-#[derive(Debug, Default)]
-pub struct Problems(pub Vec<FieldError>);
-
-impl Problems {
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.to_owned(), message: message.into() });
-    }
-
-    /// A human-readable text: trimmed, non-empty when `required`, at most `max` characters, no
-    /// control characters (line breaks and tabs allowed when `multiline`).
-    fn text(&mut self, field: &str, value: &str, required: bool, max: usize, multiline: bool) -> String {
-        let trimmed = value.trim();
-        if required && trimmed.is_empty() {
-            self.add(field, "must not be empty");
-        } else if trimmed.chars().count() > max {
-            self.add(field, format!("must be at most {max} characters"));
-        } else if trimmed.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) {
-            self.add(field, "must not contain control characters");
-        }
-        trimmed.to_owned()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 

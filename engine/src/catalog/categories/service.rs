@@ -4,9 +4,7 @@
 
 use super::{
     error::CategoryError,
-    model::{
-        Category, CategoryDetail, CategoryDraft, CategoryFields, CategoryNode, Problems, build_tree, display_order,
-    },
+    model::{Category, CategoryDetail, CategoryDraft, CategoryFields, CategoryNode, build_tree, display_order},
     store,
 };
 use crate::{
@@ -14,6 +12,7 @@ use crate::{
     clock::SharedClock,
     db::{Db, Tx, unique_violation},
     ids::{is_id, new_id},
+    validation::Problems,
 };
 
 /// How often a create retries with the next generated slug when a concurrent writer took the

@@ -2,12 +2,15 @@
 
 use poem::http::StatusCode;
 
-use crate::http::problem::{ApiError, FieldError, Problem};
+use crate::{
+    http::problem::{ApiError, Problem},
+    validation::FieldProblem,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProductError {
     #[error("validation failed")]
-    Validation(Vec<FieldError>),
+    Validation(Vec<FieldProblem>),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("the slug `{0}` is taken")]
@@ -24,7 +27,7 @@ pub enum ProductError {
 
 impl ProductError {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation(vec![FieldError { field: field.to_owned(), message: message.into() }])
+        Self::Validation(vec![FieldProblem::new(field, message)])
     }
 }
 

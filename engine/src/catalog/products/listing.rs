@@ -8,7 +8,7 @@
 use sqlx::{Any, FromRow};
 
 use super::model::{Image, ProductCard};
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, JsonText};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
@@ -126,7 +126,9 @@ struct CardRow {
     min_price: i64,
     max_price: i64,
     currency: String,
-    images: String,
+    /// Malformed JSON fails the page (a corrupted row), as in `store::ProductRow`.
+    #[sqlx(try_from = "String")]
+    images: JsonText<Vec<Image>>,
     in_stock: i64,
     default_variant_id: Option<String>,
 }
@@ -251,7 +253,7 @@ fn keyset(sql: &mut Sql, listing: &Listing) {
 }
 
 fn card(row: CardRow) -> ProductCard {
-    let image = serde_json::from_str::<Vec<Image>>(&row.images).ok().and_then(|images| images.into_iter().next());
+    let image = row.images.0.into_iter().next();
     ProductCard {
         id: row.id,
         slug: row.slug,

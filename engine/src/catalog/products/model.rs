@@ -28,6 +28,15 @@ impl Status {
     }
 }
 
+/// The stored form; an unknown value is a corrupted row (see `store::ProductRow`).
+impl TryFrom<String> for Status {
+    type Error = crate::db::UnknownValue;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or(crate::db::UnknownValue { what: "product status", value })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Image {
     pub url: String,

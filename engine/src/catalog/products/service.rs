@@ -18,8 +18,8 @@ use crate::{
     catalog::{products::cache::CatalogChanges, slug},
     clock::SharedClock,
     db::{Db, Tx, unique_violation},
-    http::problem::FieldError,
     ids::{is_id, new_id},
+    validation::FieldProblem,
 };
 
 /// The most a variant's stock can be, set or adjusted.
@@ -92,11 +92,11 @@ pub struct ProductService {
 
 /// Field problems collected while checking a request.
 #[derive(Default)]
-struct Check(Vec<FieldError>);
+struct Check(Vec<FieldProblem>);
 
 impl Check {
     fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.into(), message: message.into() });
+        self.0.push(FieldProblem::new(field, message));
     }
 
     fn done(self) -> Result<(), ProductError> {

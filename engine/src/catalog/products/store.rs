@@ -3,17 +3,24 @@
 use sqlx::{Any, Executor, FromRow};
 
 use super::model::{Image, Product, ProductOption, Status, Variant};
+use crate::db::JsonText;
 
+// Rows decode their status and JSON columns while fetching: a value that does not parse fails
+// the query (`sqlx::Error::ColumnDecode`, an opaque 500 naming the column in the log) instead
+// of turning into a draft or an empty list that a later write would store for good.
 #[derive(Debug, FromRow)]
 pub struct ProductRow {
     id: String,
     slug: String,
     name: String,
     description: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: Status,
     category_id: Option<String>,
-    images: String,
-    options: String,
+    #[sqlx(try_from = "String")]
+    images: JsonText<Vec<Image>>,
+    #[sqlx(try_from = "String")]
+    options: JsonText<Vec<ProductOption>>,
     currency: String,
     min_price: Option<i64>,
     max_price: Option<i64>,
@@ -25,9 +32,9 @@ pub struct ProductRow {
 impl From<ProductRow> for Product {
     fn from(r: ProductRow) -> Self {
         Product {
-            status: Status::parse(&r.status).unwrap_or(Status::Draft),
-            images: serde_json::from_str::<Vec<Image>>(&r.images).unwrap_or_default(),
-            options: serde_json::from_str::<Vec<ProductOption>>(&r.options).unwrap_or_default(),
+            status: r.status,
+            images: r.images.0,
+            options: r.options.0,
             id: r.id,
             slug: r.slug,
             name: r.name,
@@ -47,12 +54,13 @@ pub const PRODUCT_COLUMNS: &str = "id, slug, name, description, status, category
      min_price, max_price, default_variant_id, created_at, updated_at";
 
 #[derive(Debug, FromRow)]
-struct VariantRow {
+pub(super) struct VariantRow {
     id: String,
     product_id: String,
     sku: String,
     title: String,
-    option_values: String,
+    #[sqlx(try_from = "String")]
+    option_values: JsonText<Vec<String>>,
     price: i64,
     compare_at_price: Option<i64>,
     stock: i64,
@@ -64,7 +72,7 @@ struct VariantRow {
 impl From<VariantRow> for Variant {
     fn from(r: VariantRow) -> Self {
         Variant {
-            option_values: serde_json::from_str(&r.option_values).unwrap_or_default(),
+            option_values: r.option_values.0,
             id: r.id,
             product_id: r.product_id,
             sku: r.sku,
@@ -79,7 +87,7 @@ impl From<VariantRow> for Variant {
     }
 }
 
-const VARIANT_COLUMNS: &str =
+pub(super) const VARIANT_COLUMNS: &str =
     "id, product_id, sku, title, option_values, price, compare_at_price, stock, position, created_at, updated_at";
 
 fn json<T: serde::Serialize>(value: &T) -> String {

@@ -1,0 +1,65 @@
+//! The transaction seam of the catalog: stock changes and variant reads inside another
+//! domain's transaction. Checkout (and order cancellation and expiry) change stock in the same
+//! transaction as the order, its coupon redemptions and its idempotency record, so these take the
+//! caller's `&mut Tx`; they are re-exported as `catalog::products::{take_stock, return_stock,
+//! lock_variants}`. The caller owns the transaction (`Db::begin`) and bumps the catalog's
+//! list-cache generation (`CatalogChanges`) after its commit.
+
+use super::{
+    model::Variant,
+    store::{VARIANT_COLUMNS, VariantRow},
+};
+use crate::db::Tx;
+
+/// Takes `quantity` (≥ 1) units in one conditional statement that never lets stock go below
+/// zero, whatever runs beside it. `None` when there are not enough units (or the variant was
+/// removed): the caller reports the line short and rolls back its transaction.
+#[cfg_attr(not(test), expect(dead_code, reason = "the seam checkout will use (issue 10); its unit test uses it now"))]
+pub(crate) async fn take_stock(tx: &mut Tx, variant_id: &str, quantity: i64, now: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar::<_, i64>(
+        "UPDATE variants SET stock = stock - $1, updated_at = $2 \
+         WHERE id = $3 AND deleted_at IS NULL AND $1 > 0 AND stock >= $1 RETURNING stock",
+    )
+    .bind(quantity)
+    .bind(now)
+    .bind(variant_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Puts `quantity` (≥ 1) units back (a cancelled or expired order), removed variants included so
+/// that restoring one later restores its count. `None` when no such variant exists.
+#[cfg_attr(not(test), expect(dead_code, reason = "the seam checkout will use (issue 10); its unit test uses it now"))]
+pub(crate) async fn return_stock(tx: &mut Tx, variant_id: &str, quantity: i64, now: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar::<_, i64>(
+        "UPDATE variants SET stock = stock + $1, updated_at = $2 WHERE id = $3 AND $1 > 0 RETURNING stock",
+    )
+    .bind(quantity)
+    .bind(now)
+    .bind(variant_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The live variants among `ids` (in id order, one statement), locked for the rest of the
+/// transaction on PostgreSQL (`FOR UPDATE`, taken in id order so two checkouts holding the same
+/// variants in opposite orders queue instead of deadlocking). SQLite needs no row locks: the
+/// transaction from `Db::begin` already holds the database's write lock. Unknown and removed ids
+/// are absent.
+#[cfg_attr(not(test), expect(dead_code, reason = "the seam checkout will use (issue 10); its unit test uses it now"))]
+pub(crate) async fn lock_variants(tx: &mut Tx, ids: &[&str]) -> sqlx::Result<Vec<Variant>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let lock = if tx.backend_name() == "PostgreSQL" { " FOR UPDATE" } else { "" };
+    let sql = format!(
+        "SELECT {VARIANT_COLUMNS} FROM variants WHERE id IN ({}) AND deleted_at IS NULL ORDER BY id{lock}",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, VariantRow>(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    Ok(query.fetch_all(&mut **tx).await?.into_iter().map(Variant::from).collect())
+}
