@@ -9,6 +9,7 @@ pub mod error;
 mod examples;
 pub mod listing;
 pub mod model;
+mod pricing_store;
 pub mod service;
 mod stock_store;
 mod store;

@@ -12,7 +12,7 @@ use super::{
         Image, Product, ProductCard, ProductOption, Status, Variant, combination_key, resolve_option_values,
         variant_title,
     },
-    store,
+    pricing_store, store,
 };
 use crate::{
     catalog::{products::cache::CatalogChanges, slug},
@@ -343,7 +343,7 @@ impl ProductService {
             return Ok(HashMap::new());
         }
         let mut conn = self.db.pool().acquire().await?;
-        let rows = store::variants_for_pricing(&mut *conn, &ids).await?;
+        let rows = pricing_store::variants_for_pricing(&mut *conn, &ids).await?;
         let mut category_ids: Vec<&str> = rows
             .iter()
             .filter_map(|r| r.category_path.as_deref())
@@ -352,7 +352,7 @@ impl ProductService {
         category_ids.sort_unstable();
         category_ids.dedup();
         let slugs: HashMap<String, String> =
-            store::category_slugs(&mut *conn, &category_ids).await?.into_iter().collect();
+            pricing_store::category_slugs(&mut *conn, &category_ids).await?.into_iter().collect();
         let mut found = HashMap::with_capacity(rows.len());
         for row in rows {
             // A row that does not decode is an error, never a silently different price or title.
