@@ -45,7 +45,7 @@ use crate::{
     metrics::Metrics,
     ops::OpsApi,
     plugins::{PluginRegistry, ReloadSource, api::AdminPluginsApi},
-    pricing::{PricingService, api::AdminPricingApi},
+    pricing::{PricingService, api::AdminPricingApi, cart_builder::CartBuilder},
 };
 
 /// Everything the engine's services share. Cheap to clone.
@@ -64,6 +64,8 @@ pub struct AppState {
     /// The loaded WebAssembly plugins (swapped atomically on reload).
     pub plugins: Arc<PluginRegistry>,
     pub pricing: Arc<PricingService>,
+    /// Variant ids to the pipeline's cart: the preview's path now, carts' and checkout's later.
+    pub cart_builder: Arc<CartBuilder>,
 }
 
 impl AppState {
@@ -101,8 +103,13 @@ impl AppState {
         let accounts = Arc::new(AccountService::new(db.clone(), clock.clone(), &config.auth).await?);
         let changes = CatalogChanges::default();
         let categories = Arc::new(CategoryService::new(db.clone(), clock.clone(), changes.clone()));
-        let products =
-            Arc::new(ProductService::new(db.clone(), clock.clone(), config.store.currency.clone(), changes.clone()));
+        let products = Arc::new(ProductService::new(
+            db.clone(),
+            clock.clone(),
+            config.store.currency.to_string(),
+            changes.clone(),
+        ));
+        let cart_builder = Arc::new(CartBuilder::new(products.clone(), &config.store, clock.clone()));
         let product_lists = Arc::new(ListCache::new(
             config.catalog.list_cache_ttl,
             config.catalog.list_cache_entries,
@@ -131,6 +138,7 @@ impl AppState {
             jobs,
             plugins,
             pricing,
+            cart_builder,
         })
     }
 }
@@ -161,10 +169,8 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
         AdminProductsApi { accounts: state.accounts.clone(), products: state.products.clone() },
         AdminPricingApi {
             accounts: state.accounts.clone(),
-            products: state.products.clone(),
             pricing: state.pricing.clone(),
-            store: state.config.store.clone(),
-            clock: state.clock.clone(),
+            carts: state.cart_builder.clone(),
         },
         AdminPluginsApi { accounts: state.accounts.clone(), plugins: state.plugins.clone() },
         OpsApi {

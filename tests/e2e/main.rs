@@ -29,6 +29,7 @@ mod plugin_deadline;
 mod plugin_loading;
 mod plugin_probe;
 mod plugin_sandbox;
+mod pricing_cart;
 mod pricing_preview;
 mod processes;
 mod products;

@@ -162,7 +162,7 @@ async fn creating_a_product_with_options_and_variants_titles_each_variant_by_its
 
 #[tokio::test]
 async fn the_currency_of_a_product_is_the_stores_currency() {
-    let app = spawn_app_with(|c| c.store.currency = "EUR".to_owned()).await;
+    let app = spawn_app_with(|c| c.store.currency = "EUR".parse().expect("a currency code")).await;
     let staff = app.staff().await;
 
     let product = simple_product(&app, &staff.access, "Mug", 1200, 3).await;

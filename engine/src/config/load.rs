@@ -238,4 +238,17 @@ mod tests {
             assert!(!super::is_secret_key(key), "{key}");
         }
     }
+
+    /// Guards: `store.currency` is parsed once, at load, into the pipeline's `Currency`; a bad
+    /// code is a configuration error naming the key (and the other keys are still checked).
+    #[test]
+    fn the_store_currency_is_parsed_at_load_and_a_bad_code_names_the_key() {
+        let config = super::load_from_str("[store]\ncurrency = \"EUR\"\n").expect("valid");
+        assert_eq!(config.store.currency, commerce_pipeline::Currency::new("EUR").expect("EUR"));
+
+        let error = super::load_from_str("[store]\ncurrency = \"eur\"\norigin_country = \"India\"\n").unwrap_err();
+        let problems = error.problems.join("\n");
+        assert!(problems.contains("`store.currency`") && problems.contains("`eur` is not an ISO 4217"), "{problems}");
+        assert!(problems.contains("store.origin_country"), "{problems}");
+    }
 }

@@ -10,6 +10,7 @@ mod validate;
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
+use commerce_pipeline::Currency;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -189,7 +190,9 @@ pub enum SmtpSecurity {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    pub currency: String,
+    /// ISO 4217 code, parsed when the configuration loads: a bad code is a configuration error
+    /// naming `store.currency`, so nothing after start-up handles an invalid currency.
+    pub currency: Currency,
     /// ISO 3166-1 alpha-2 country the store ships from (handed to pricing plugins).
     pub origin_country: String,
     /// Region (state) the store ships from, e.g. `KA`; tax rules compare it with the shipping

@@ -112,13 +112,6 @@ impl Config {
             check(!self.mail.smtp.host.is_empty(), "mail.smtp.host", "must be set for the smtp transport");
         }
 
-        let currency = &self.store.currency;
-        check(
-            currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()),
-            "store.currency",
-            "must be an ISO 4217 code such as INR or EUR",
-        );
-
         let country = &self.store.origin_country;
         check(
             country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()),

@@ -2,20 +2,19 @@
 //! Carts will price through the same [`PricingService`]; this endpoint makes the pipeline usable
 //! (and testable) before they exist.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
-use commerce_pipeline::{Cart, CartLine, Currency, Redemption, ShippingAddress, Store};
+use commerce_pipeline::{Redemption, ShippingAddress};
 use poem_openapi::{OpenApi, Tags, payload::Json};
 
 use super::{
     PricingError, PricingService, Purpose,
-    dto::{LineInfo, PreviewRequest, PricedCartView, PurposeDto},
+    cart_builder::{BadLine, BuiltCart, CartBuildError, CartBuilder, CartRequest, Limits, LineProblem, LineRequest},
+    dto::{PreviewRequest, PricedCartView, PurposeDto},
+    model::Quantity,
 };
 use crate::{
     accounts::AccountService,
-    catalog::products::ProductService,
-    clock::SharedClock,
-    config::StoreConfig,
     http::{
         problem::{ApiError, FieldError},
         security::BearerAuth,
@@ -38,10 +37,8 @@ const MAX_CODE_LEN: usize = 64;
 
 pub struct AdminPricingApi {
     pub accounts: Arc<AccountService>,
-    pub products: Arc<ProductService>,
     pub pricing: Arc<PricingService>,
-    pub store: StoreConfig,
-    pub clock: SharedClock,
+    pub carts: Arc<CartBuilder>,
 }
 
 #[OpenApi(prefix_path = "/api/v1/admin/pricing", tag = "PricingTags::AdminPricing")]
@@ -58,114 +55,121 @@ impl AdminPricingApi {
     async fn preview(&self, auth: BearerAuth, body: Json<PreviewRequest>) -> Result<Json<PricedCartView>, ApiError> {
         self.accounts.authenticate_staff(auth.token()).await?;
         let request = body.0;
-        let (cart, info) = self.assemble(&request).await?;
+        let built = self.assemble(&request).await?;
         let purpose = match request.purpose {
             Some(PurposeDto::Checkout) => Purpose::Checkout,
             _ => Purpose::Display,
         };
         let set = self.pricing.plugins().current();
-        let priced = self.pricing.price_with(&set, &cart, purpose).await.map_err(pricing_error)?;
-        Ok(Json(PricedCartView::of(&priced, None, &info, set.version.clone())))
+        let priced = self.pricing.price_with(&set, &built.cart, purpose).await.map_err(pricing_error)?;
+        Ok(Json(PricedCartView::of(&priced, None, &built.lines, set.version.clone())))
     }
 }
 
 impl AdminPricingApi {
-    /// Builds the pipeline's cart from the request and the catalogue, checking every field.
-    async fn assemble(&self, request: &PreviewRequest) -> Result<(Cart, HashMap<String, LineInfo>), ApiError> {
+    /// Parses the body, builds the cart, and reports every bad field at once: the body's own
+    /// problems and the lines the catalogue refuses.
+    async fn assemble(&self, request: &PreviewRequest) -> Result<BuiltCart, ApiError> {
         let mut errors = Vec::new();
-        let mut field = |field: String, message: &str| errors.push(FieldError { field, message: message.to_owned() });
-        if request.lines.len() > MAX_LINES {
-            field("lines".into(), &format!("at most {MAX_LINES} lines"));
+        let (cart, origin) = parse(request, &mut errors);
+        match self.carts.build(cart, LIMITS).await {
+            Ok(built) if errors.is_empty() => return Ok(built),
+            Ok(_) => {}
+            Err(error) => errors.extend(refused(error, &origin)?),
         }
-        let mut lines: Vec<CartLine> = Vec::new();
-        let mut info = HashMap::new();
-        for (index, line) in request.lines.iter().enumerate() {
-            if !(1..=MAX_QUANTITY).contains(&line.quantity) {
-                field(format!("lines[{index}].quantity"), &format!("must be 1–{MAX_QUANTITY}"));
-                continue;
+        // Lines first, in request order, then the body's other fields as they came (a stable sort).
+        errors.sort_by_key(|e| field_order(&e.field));
+        Err(ApiError::validation(errors))
+    }
+}
+
+const LIMITS: Limits = Limits { max_lines: MAX_LINES, max_quantity: MAX_QUANTITY };
+
+/// The body as a [`CartRequest`] (leaving out what does not parse, which goes to `errors`) and,
+/// for the i-th line kept, its index in the body, so refused lines are named as the client sent them.
+fn parse(request: &PreviewRequest, errors: &mut Vec<FieldError>) -> (CartRequest, Vec<usize>) {
+    let mut field = |field: String, message: String| errors.push(FieldError { field, message });
+    let mut origin = Vec::new();
+    let mut lines = Vec::new();
+    for (index, line) in request.lines.iter().enumerate() {
+        match Quantity::parse(i64::from(line.quantity), MAX_QUANTITY) {
+            Ok(quantity) => {
+                origin.push(index);
+                lines.push(LineRequest { variant_id: line.variant_id.trim().to_owned(), quantity });
             }
-            let variant_id = line.variant_id.trim();
-            if let Some(existing) = lines.iter_mut().find(|l| l.variant_id == variant_id) {
-                match existing.quantity.checked_add(line.quantity).filter(|q| *q <= MAX_QUANTITY) {
-                    Some(total) => existing.quantity = total,
-                    None => field(
+            Err(error) => field(format!("lines[{index}].quantity"), error.to_string()),
+        }
+    }
+    let mut coupon_codes: Vec<String> = Vec::new();
+    for (index, code) in request.coupon_codes.iter().enumerate() {
+        let code = code.trim();
+        if code.is_empty() || code.len() > MAX_CODE_LEN || code.chars().any(char::is_control) {
+            field(format!("coupon_codes[{index}]"), format!("must be 1–{MAX_CODE_LEN} printable characters"));
+        } else if !coupon_codes.iter().any(|c| c.eq_ignore_ascii_case(code)) {
+            coupon_codes.push(code.to_owned());
+        }
+    }
+    let shipping = request.shipping_address.as_ref().map(|a| ShippingAddress {
+        country: a.country.trim().to_uppercase(),
+        region: a.region.as_ref().map(|r| r.trim().to_uppercase()).filter(|r| !r.is_empty()),
+        postal_code: a.postal_code.as_ref().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()),
+    });
+    if let Some(address) = &shipping
+        && (address.country.len() != 2 || !address.country.bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        field("shipping_address.country".into(), "must be an ISO 3166-1 alpha-2 code such as IN".into());
+    }
+    let cart = CartRequest {
+        lines,
+        // Orders do not exist yet: no code has been redeemed.
+        redemptions: coupon_codes
+            .iter()
+            .map(|code| Redemption { code: code.clone(), total: 0, by_customer: 0 })
+            .collect(),
+        coupon_codes,
+        customer_id: request.customer_id.as_ref().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
+        earlier_orders: request.earlier_orders.unwrap_or(0),
+        shipping,
+    };
+    (cart, origin)
+}
+
+/// The fields of a cart the builder refused, named by their index in the body; a catalogue
+/// failure is no field's fault and becomes the API's error as it is.
+fn refused(error: CartBuildError, origin: &[usize]) -> Result<Vec<FieldError>, ApiError> {
+    let error_at = |field: String, message: String| FieldError { field, message };
+    match error {
+        CartBuildError::TooManyLines { max } => Ok(vec![error_at("lines".into(), format!("at most {max} lines"))]),
+        CartBuildError::BadLines(bad) => Ok(bad
+            .into_iter()
+            .map(|BadLine { index, problem }| {
+                let index = origin.get(index).copied().unwrap_or(index);
+                match problem {
+                    LineProblem::UnknownVariant => {
+                        error_at(format!("lines[{index}].variant_id"), "no purchasable variant has this id".into())
+                    }
+                    LineProblem::TooManyUnits { max } => error_at(
                         format!("lines[{index}].quantity"),
-                        &format!("with the earlier line of this variant, more than {MAX_QUANTITY} units"),
+                        format!("with the earlier line of this variant, more than {max} units"),
+                    ),
+                    LineProblem::OtherCurrency { variant, store } => error_at(
+                        format!("lines[{index}].variant_id"),
+                        format!("the variant is priced in {variant}, not in the store's currency {store}"),
                     ),
                 }
-                continue;
-            }
-            let Some(found) = self.products.variant_for_pricing(variant_id).await.map_err(ApiError::from)? else {
-                field(format!("lines[{index}].variant_id"), "no purchasable variant has this id");
-                continue;
-            };
-            let line_id = format!("line-{}", lines.len() + 1);
-            let mut slugs = found.category_slugs.into_iter();
-            lines.push(CartLine {
-                line_id: line_id.clone(),
-                variant_id: found.variant.id.clone(),
-                sku: found.variant.sku.clone(),
-                product_id: found.product.id.clone(),
-                category_slug: slugs.next(),
-                category_ancestors: slugs.collect(),
-                quantity: line.quantity,
-                unit_price: found.variant.price,
-            });
-            info.insert(
-                line_id,
-                LineInfo {
-                    variant_id: found.variant.id,
-                    product_id: found.product.id,
-                    title: found.product.name,
-                    variant_title: found.variant.option_values.join(" / "),
-                },
-            );
-        }
-        let mut coupon_codes: Vec<String> = Vec::new();
-        for (index, code) in request.coupon_codes.iter().enumerate() {
-            let code = code.trim();
-            if code.is_empty() || code.len() > MAX_CODE_LEN || code.chars().any(char::is_control) {
-                field(format!("coupon_codes[{index}]"), &format!("must be 1–{MAX_CODE_LEN} printable characters"));
-            } else if !coupon_codes.iter().any(|c| c.eq_ignore_ascii_case(code)) {
-                coupon_codes.push(code.to_owned());
-            }
-        }
-        let shipping = request.shipping_address.as_ref().map(|a| ShippingAddress {
-            country: a.country.trim().to_uppercase(),
-            region: a.region.as_ref().map(|r| r.trim().to_uppercase()).filter(|r| !r.is_empty()),
-            postal_code: a.postal_code.as_ref().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()),
-        });
-        if let Some(address) = &shipping
-            && (address.country.len() != 2 || !address.country.bytes().all(|b| b.is_ascii_uppercase()))
-        {
-            field("shipping_address.country".into(), "must be an ISO 3166-1 alpha-2 code such as IN");
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-        let currency = Currency::new(&self.store.currency)
-            .map_err(|_| ApiError::unavailable("store.currency is not a currency code"))?;
-        let customer_id = request.customer_id.as_ref().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
-        let cart = Cart {
-            store: Store {
-                currency,
-                origin_country: self.store.origin_country.clone(),
-                origin_region: self.store.origin_region.clone(),
-                prices_include_tax: self.store.prices_include_tax,
-            },
-            lines,
-            redemptions: coupon_codes
-                .iter()
-                .map(|code| Redemption { code: code.clone(), total: 0, by_customer: 0 })
-                .collect(),
-            coupon_codes,
-            guest: customer_id.is_none(),
-            customer_id,
-            earlier_orders: request.earlier_orders.unwrap_or(0),
-            shipping,
-            now: self.clock.now_ms(),
-        };
-        Ok((cart, info))
+            })
+            .collect()),
+        CartBuildError::Products(error) => Err(error.into()),
+    }
+}
+
+/// Sort key of a field path: `lines[…]` by index, then the rest as they came.
+fn field_order(field: &str) -> (u8, usize) {
+    let index = |rest: &str| rest.split(']').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    match field.strip_prefix("lines[") {
+        Some(rest) => (0, index(rest)),
+        None if field == "lines" => (0, 0),
+        None => (1, 0),
     }
 }
 

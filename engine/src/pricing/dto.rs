@@ -152,14 +152,7 @@ pub struct NoticeView {
     pub message: String,
 }
 
-/// What the API shows of a line beyond the pipeline's figures.
-#[derive(Debug, Clone)]
-pub struct LineInfo {
-    pub variant_id: String,
-    pub product_id: String,
-    pub title: String,
-    pub variant_title: String,
-}
+pub use super::cart_builder::LineInfo;
 
 impl PricedCartView {
     pub fn of(

@@ -8,7 +8,11 @@
 //! left out and the priced cart says so in `notices`.
 
 pub mod api;
+pub mod cart_builder;
 pub mod dto;
+pub mod model;
+#[cfg(test)]
+mod query_count_tests;
 
 use std::{sync::Arc, time::Instant};
 

@@ -67,7 +67,7 @@ mod tests {
 
     fn demo_store() -> StoreConfig {
         StoreConfig {
-            currency: "INR".into(),
+            currency: "INR".parse().expect("INR is a currency code"),
             origin_country: "IN".into(),
             origin_region: Some("KA".into()),
             prices_include_tax: false,

@@ -9,6 +9,7 @@ pub mod error;
 mod examples;
 pub mod listing;
 pub mod model;
+mod pricing_store;
 pub mod service;
 mod stock_store;
 mod store;
@@ -20,7 +21,7 @@ pub(crate) use stock_store::{lock_variants, return_stock, take_stock};
 pub use admin_api::AdminProductsApi;
 pub use api::ProductsApi;
 pub use error::ProductError;
-pub use service::{PricingVariant, ProductService};
+pub use service::{ProductService, PurchasableVariant};
 
 use poem_openapi::Tags;
 

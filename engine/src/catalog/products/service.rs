@@ -1,6 +1,10 @@
 //! Product rules: creation with options and variants, updates, variant management, stock, and
 //! the storefront's listing and product pages.
 
+use std::collections::HashMap;
+
+use commerce_pipeline::{Currency, Money};
+
 use super::{
     error::ProductError,
     listing::{self, Listing},
@@ -8,7 +12,7 @@ use super::{
         Image, Product, ProductCard, ProductOption, Status, Variant, combination_key, resolve_option_values,
         variant_title,
     },
-    store,
+    pricing_store, store,
 };
 use crate::{
     catalog::{products::cache::CatalogChanges, slug},
@@ -320,25 +324,65 @@ impl ProductService {
         Ok(ProductDetail { product, variants, category_chain })
     }
 
-    /// What the pricing pipeline needs of a variant a shopper can buy: its product, price and
-    /// category slugs (nearest first). `None` when the variant is removed or its product is not
-    /// active. Three queries on one connection.
-    pub async fn variant_for_pricing(&self, variant_id: &str) -> Result<Option<PricingVariant>, ProductError> {
-        if !is_id(variant_id, "var") {
-            return Ok(None);
+    /// What pricing (the preview, carts, checkout) needs of the variants a shopper can buy, by
+    /// variant id: price, stock, SKU, product name and category slugs (nearest first). Variants
+    /// that are removed, unknown, malformed ids, or whose product is not active are absent.
+    ///
+    /// Two statements on one connection whatever the number of ids (the variants with their
+    /// products and category paths, then every category on those paths), so a cart's cost does
+    /// not grow in round trips with its lines. Callers bound `ids` (a cart's line limit).
+    #[tracing::instrument(skip_all, fields(ids = ids.len()))]
+    pub async fn variants_for_pricing(
+        &self,
+        ids: &[&str],
+    ) -> Result<HashMap<String, PurchasableVariant>, ProductError> {
+        let mut ids: Vec<&str> = ids.iter().copied().filter(|id| is_id(id, "var")).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
         }
         let mut conn = self.db.pool().acquire().await?;
-        let Some(variant) = store::live_variant(&mut *conn, variant_id).await? else { return Ok(None) };
-        let Some(product) = store::product_by_id(&mut *conn, &variant.product_id).await? else { return Ok(None) };
-        if product.status != Status::Active {
-            return Ok(None);
+        let rows = pricing_store::variants_for_pricing(&mut *conn, &ids).await?;
+        let mut category_ids: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r.category_path.as_deref())
+            .flat_map(|path| path.split('/').filter(|s| !s.is_empty()))
+            .collect();
+        category_ids.sort_unstable();
+        category_ids.dedup();
+        let slugs: HashMap<String, String> =
+            pricing_store::category_slugs(&mut *conn, &category_ids).await?.into_iter().collect();
+        let mut found = HashMap::with_capacity(rows.len());
+        for row in rows {
+            // A row that does not decode is an error, never a silently different price or title.
+            let currency = Currency::new(&row.currency).map_err(|e| undecodable(&row.variant_id, e))?;
+            let values: Vec<String> =
+                serde_json::from_str(&row.option_values).map_err(|e| undecodable(&row.variant_id, e))?;
+            // Paths run root first; pricing wants the product's own category first.
+            let category_slugs = row
+                .category_path
+                .as_deref()
+                .unwrap_or("")
+                .rsplit('/')
+                .filter(|s| !s.is_empty())
+                .filter_map(|id| slugs.get(id).cloned())
+                .collect();
+            found.insert(
+                row.variant_id.clone(),
+                PurchasableVariant {
+                    variant_title: variant_title(&values),
+                    unit_price: Money::new(row.price, currency),
+                    variant_id: row.variant_id,
+                    product_id: row.product_id,
+                    sku: row.sku,
+                    product_name: row.product_name,
+                    stock: row.stock,
+                    category_slugs,
+                },
+            );
         }
-        let mut category_slugs = match &product.category_id {
-            Some(id) => store::category_chain(&mut conn, id).await?.into_iter().map(|(_, slug, _)| slug).collect(),
-            None => Vec::new(),
-        };
-        category_slugs.reverse();
-        Ok(Some(PricingVariant { product, variant, category_slugs }))
+        Ok(found)
     }
 
     pub async fn update(&self, id: &str, change: ProductChange) -> Result<ProductDetail, ProductError> {
@@ -574,11 +618,23 @@ fn map_unique(error: sqlx::Error, slug: &str, sku: &str) -> ProductError {
     }
 }
 
-/// A purchasable variant as pricing sees it (see [`ProductService::variant_for_pricing`]).
+/// A variant a shopper can buy, as pricing sees it (see [`ProductService::variants_for_pricing`]).
 #[derive(Debug, Clone)]
-pub struct PricingVariant {
-    pub product: Product,
-    pub variant: Variant,
+pub struct PurchasableVariant {
+    pub variant_id: String,
+    pub product_id: String,
+    pub sku: String,
+    pub product_name: String,
+    /// The option values joined for display (`Red / M`); empty for a product without options.
+    pub variant_title: String,
+    pub unit_price: Money,
+    /// Units in stock now (carts compare it with a line's quantity).
+    pub stock: i64,
     /// The product's category slug first, then its ancestors' up to the root.
     pub category_slugs: Vec<String>,
+}
+
+fn undecodable(variant_id: &str, error: impl std::error::Error + Send + Sync + 'static) -> ProductError {
+    tracing::error!(variant_id, %error, "a variant row does not decode");
+    ProductError::Db(sqlx::Error::Decode(Box::new(error)))
 }
