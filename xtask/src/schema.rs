@@ -204,7 +204,8 @@ async fn table(db: &mut SqliteConnection, name: String, is_virtual: bool) -> any
     Ok(Table { name, is_virtual, comment: String::new(), columns, foreign_keys, indexes })
 }
 
-/// Column name → the `--` comment lines right above its definition in a `CREATE TABLE` text.
+/// Column name → the `--` comment lines right above its definition in a `CREATE TABLE` text,
+/// then the column's `CHECK`, if any.
 fn column_comments(sql: &str) -> BTreeMap<String, String> {
     let mut comments = BTreeMap::new();
     let mut pending: Vec<&str> = Vec::new();
@@ -213,10 +214,17 @@ fn column_comments(sql: &str) -> BTreeMap<String, String> {
             pending.push(text.trim());
             continue;
         }
-        if !pending.is_empty()
+        let mut notes = pending.join(" ");
+        // A column's CHECK is its list of allowed values (statuses, roles) or its bounds: worth
+        // showing next to it. The catalogue has no pragma for checks, so the line is read.
+        if let Some(at) = line.find(" CHECK (") {
+            let check = line[at + 1..].trim_end_matches(',');
+            notes = if notes.is_empty() { format!("`{check}`") } else { format!("{notes} `{check}`") };
+        }
+        if !notes.is_empty()
             && let Some(word) = line.split_whitespace().next()
         {
-            comments.insert(word.trim_matches(['"', '`', '(', ',']).to_owned(), pending.join(" "));
+            comments.insert(word.trim_matches(['"', '`', '(', ',']).to_owned(), notes);
         }
         pending.clear();
     }

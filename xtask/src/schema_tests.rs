@@ -17,7 +17,7 @@ fn docs_schema_md_is_up_to_date() {
 }
 
 /// Guards that the comparison above can fail: one more migration (a table with a required
-/// and an optional foreign key, and a commented added column) changes the document, and the
+/// and an optional foreign key, a CHECK, and a commented added column) changes the document, and the
 /// diagram, keys and comments show it.
 #[test]
 fn a_new_migration_changes_the_document() {
@@ -32,7 +32,8 @@ fn a_new_migration_changes_the_document() {
         dir.path().join("99999999999999_test.sql"),
         "-- Wish lists, one per user.\nCREATE TABLE wishlists (\n    id TEXT PRIMARY KEY,\n    \
          -- The owner.\n    user_id TEXT NOT NULL UNIQUE REFERENCES users (id),\n    \
-         product_id TEXT REFERENCES products (id)\n);\n\
+         product_id TEXT REFERENCES products (id),\n    \
+         -- How many.\n    quantity INTEGER NOT NULL CHECK (quantity > 0)\n);\n\
          -- Shown | escaped.\nALTER TABLE wishlists ADD COLUMN note TEXT;\n",
     )
     .expect("write migration");
@@ -43,5 +44,6 @@ fn a_new_migration_changes_the_document() {
     assert!(after.contains("        TEXT user_id FK, UK\n"), "{after}");
     assert!(after.contains("### `wishlists`\n\nWish lists, one per user.\n"), "{after}");
     assert!(after.contains("| `user_id` | TEXT | no | FK → `users` (id); unique |  | The owner. |"), "{after}");
+    assert!(after.contains("| `quantity` | INTEGER | no |  |  | How many. `CHECK (quantity > 0)` |"), "{after}");
     assert!(after.contains("| `note` | TEXT | yes |  |  | Shown \\| escaped. |"), "{after}");
 }
