@@ -7,7 +7,7 @@
 //!
 //! - `cargo xtask plugins` — only build the WebAssembly plugins (both commands do it first).
 //! - `cargo xtask schema` — regenerate `docs/schema.md` (the ER diagram) from the migrations
-//!   (see `schema.rs`; a unit test fails while it is out of date).
+//!   (see `tests/src/schema.rs`; a unit test fails while it is out of date).
 //!
 //! Every set-up step a fresh clone needs happens here, so those two commands are all a newcomer
 //! types: the `wasm32-wasip2` target is added with rustup, and every plugin crate (the bundled
@@ -24,15 +24,13 @@ use std::{
 
 use anyhow::{Context, bail};
 
-mod schema;
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("plugins") => build_plugins(),
-        Some("schema") => schema::write(&workspace_root()),
+        Some("schema") => schema(),
         _ => {
             eprintln!(
                 "usage: cargo xtask run [engine serve args…] | cargo xtask test [cargo test args…] | cargo xtask plugins | cargo xtask schema"
@@ -116,6 +114,14 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     eprintln!("xtask: test suite on {backend}");
     let mut command = cargo();
     command.env("TEST_DATABASE", &backend).args(["test", "--workspace"]).args(extra);
+    status(command)
+}
+
+/// `cargo xtask schema`: regenerates `docs/schema.md` (the `schema-doc` binary of the tests
+/// crate, which builds against the engine's sqlx rather than a second copy in xtask).
+fn schema() -> anyhow::Result<()> {
+    let mut command = cargo();
+    command.args(["run", "--quiet", "--package", "commerce-tests", "--bin", "schema-doc"]);
     status(command)
 }
 

@@ -1,4 +1,4 @@
-//! `cargo xtask schema`: `docs/schema.md`, the database schema as a Mermaid ER diagram and a
+//! `docs/schema.md` (`cargo xtask schema`, which runs the `schema-doc` binary of this crate), the database schema as a Mermaid ER diagram and a
 //! per-table column list, generated from the migrations.
 //!
 //! The SQLite migrations are applied, in file-name order, to an in-memory database, and the
@@ -31,7 +31,7 @@ pub fn write(root: &Path) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    eprintln!("xtask: wrote {}", path.display());
+    eprintln!("schema-doc: wrote {}", path.display());
     Ok(())
 }
 
