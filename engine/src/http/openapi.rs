@@ -34,6 +34,7 @@ pub const TAG_ORDER: &[&str] = &[
     "Account",
     "Categories",
     "Products",
+    "Cart",
     "Admin · Customers",
     "Admin · Categories",
     "Admin · Products",
@@ -51,7 +52,12 @@ pub const GUEST_SCHEMES: &[(&str, &str, &str)] = &[
 /// Operations a guest may call with a cart or order token instead of a bearer token:
 /// `(operationId, scheme)`. Carts and orders add their rows here (e.g. `("getCart",
 /// "CartToken")`); the poem-openapi derive cannot say "bearer or this header".
-pub const GUEST_TOKEN_OPERATIONS: &[(&str, &str)] = &[];
+pub const GUEST_TOKEN_OPERATIONS: &[(&str, &str)] = &[
+    ("getCart", "CartToken"),
+    ("addCartLine", "CartToken"),
+    ("updateCartLine", "CartToken"),
+    ("removeCartLine", "CartToken"),
+];
 
 /// The parameter poem-openapi appends to `Json<T>` and `PlainText<T>` media keys.
 const CHARSET: &str = "; charset=utf-8";

@@ -1,0 +1,50 @@
+//! Cart domain types.
+
+use std::collections::HashMap;
+
+use commerce_pipeline::PricedCart;
+
+use crate::pricing::cart_builder::LineInfo;
+
+/// Who is asking for a cart. Every cart route answers 404 unless this names the cart's owner.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A signed-in user (already authenticated): owns the cart whose `customer_id` is theirs.
+    User(String),
+    /// A guest's `X-Cart-Token`: owns the guest cart whose stored digest matches.
+    CartToken(String),
+    /// Neither: owns nothing.
+    Anonymous,
+}
+
+/// Why a line is shown with a notice instead of (or beside) its price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineNoticeKind {
+    /// The product was archived, the variant removed, or it is priced in another currency:
+    /// the line is not priced and blocks checkout until it is removed.
+    Unavailable,
+    /// Fewer units are in stock than the line holds.
+    InsufficientStock { available: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct LineNotice {
+    pub line_id: String,
+    pub variant_id: String,
+    pub kind: LineNoticeKind,
+}
+
+/// A cart priced for display.
+pub struct PricedCartRead {
+    pub id: String,
+    pub email: Option<String>,
+    pub priced: PricedCart,
+    /// What the API shows of each priced line, by the pipeline's line id.
+    pub info: HashMap<String, LineInfo>,
+    /// The pipeline's line id → the stored line's id (the one the line routes take).
+    pub line_ids: HashMap<String, String>,
+    pub line_notices: Vec<LineNotice>,
+    pub pricing_version: String,
+    /// Only in the answer that created a guest cart: the token is never stored or shown again.
+    pub cart_token: Option<String>,
+}

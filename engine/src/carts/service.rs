@@ -1,0 +1,289 @@
+//! Cart rules: who owns a cart, what a line may hold, and the priced cart on every read.
+
+use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
+
+use subtle::ConstantTimeEq;
+
+use super::{
+    error::CartError,
+    model::{Credential, LineNotice, LineNoticeKind, PricedCartRead},
+    store::{self, CartRow},
+};
+use crate::{
+    accounts::tokens::{digest, new_opaque_token},
+    catalog::products::ProductService,
+    clock::SharedClock,
+    config::CartsConfig,
+    db::Db,
+    ids::{is_id, new_id},
+    jobs::{Job, JobContext, JobReport},
+    pricing::{
+        PricingService, Purpose,
+        cart_builder::{CartBuildError, CartBuilder, CartRequest, LineRequest, Limits},
+        model::Quantity,
+    },
+};
+
+pub struct CartService {
+    db: Db,
+    clock: SharedClock,
+    products: Arc<ProductService>,
+    builder: Arc<CartBuilder>,
+    pricing: Arc<PricingService>,
+    config: CartsConfig,
+}
+
+impl CartService {
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        products: Arc<ProductService>,
+        builder: Arc<CartBuilder>,
+        pricing: Arc<PricingService>,
+        config: CartsConfig,
+    ) -> Self {
+        Self { db, clock, products, builder, pricing, config }
+    }
+
+    /// A guest gets a new cart and its token (shown once); a signed-in user gets their one
+    /// active cart, created on demand.
+    #[tracing::instrument(skip_all)]
+    pub async fn create(&self, user: Option<&str>) -> Result<PricedCartRead, CartError> {
+        let now = self.clock.now_ms();
+        let Some(user) = user else {
+            let id = new_id("cart");
+            let token = new_opaque_token("ct");
+            store::insert_guest_cart(self.db.pool(), &id, &digest(&token), now).await?;
+            let row = CartRow { id, customer_id: None, token_hash: None, email: None };
+            let mut read = self.read(&row, None).await?;
+            read.cart_token = Some(token);
+            return Ok(read);
+        };
+        self.customer_cart(user).await
+    }
+
+    /// `GET /me/cart`: the user's active cart, created on demand.
+    pub async fn customer_cart(&self, user: &str) -> Result<PricedCartRead, CartError> {
+        let row = match store::active_cart_of(self.db.pool(), user).await? {
+            Some(row) => row,
+            None => {
+                let now = self.clock.now_ms();
+                store::insert_customer_cart(self.db.pool(), &new_id("cart"), user, now).await?;
+                // Whoever won a concurrent first insert, this is now the one active cart.
+                store::active_cart_of(self.db.pool(), user).await?.ok_or(CartError::NotFound)?
+            }
+        };
+        self.read(&row, Some(user.to_owned())).await
+    }
+
+    pub async fn get(&self, who: &Credential, id: &str) -> Result<PricedCartRead, CartError> {
+        let row = self.owned(who, id).await?;
+        self.read(&row, row.customer_id.clone()).await
+    }
+
+    /// Adds `quantity` units of a variant; a variant already on the cart adds to its line.
+    #[tracing::instrument(skip_all, fields(cart = id))]
+    pub async fn add_line(
+        &self,
+        who: &Credential,
+        id: &str,
+        variant_id: &str,
+        quantity: i64,
+    ) -> Result<PricedCartRead, CartError> {
+        let max = self.config.max_line_quantity;
+        let quantity = Quantity::parse(quantity, max).map_err(|e| CartError::field("quantity", e.to_string()))?;
+        let row = self.owned(who, id).await?;
+        let variants = self.products.variants_for_pricing(&[variant_id]).await?;
+        let variant = variants
+            .get(variant_id)
+            .ok_or_else(|| CartError::field("variant_id", "is not a variant of an active product"))?;
+        let mut tx = self.db.begin().await?;
+        let lines = store::lines(&mut *tx, id).await?;
+        let now = self.clock.now_ms();
+        match lines.iter().find(|l| l.variant_id == variant_id) {
+            Some(line) => {
+                let total = Quantity::parse(line.quantity, u32::MAX)
+                    .ok()
+                    .and_then(|q| q.checked_add(quantity, max))
+                    .ok_or_else(|| CartError::field("quantity", format!("a line holds at most {max} units")))?;
+                check_stock(i64::from(total.get()), variant.stock)?;
+                store::set_quantity(&mut *tx, id, &line.id, i64::from(total.get())).await?;
+            }
+            None => {
+                if lines.len() >= self.config.max_lines {
+                    let max_lines = self.config.max_lines;
+                    return Err(CartError::field("variant_id", format!("a cart has at most {max_lines} lines")));
+                }
+                check_stock(i64::from(quantity.get()), variant.stock)?;
+                store::insert_line(&mut *tx, &new_id("line"), id, variant_id, i64::from(quantity.get()), now).await?;
+            }
+        }
+        store::touch(&mut *tx, id, now).await?;
+        tx.commit().await?;
+        self.read(&row, row.customer_id.clone()).await
+    }
+
+    /// Sets a line's quantity; 0 removes the line.
+    pub async fn set_line(
+        &self,
+        who: &Credential,
+        id: &str,
+        line_id: &str,
+        quantity: i64,
+    ) -> Result<PricedCartRead, CartError> {
+        if quantity == 0 {
+            return self.remove_line(who, id, line_id).await;
+        }
+        let max = self.config.max_line_quantity;
+        let quantity = Quantity::parse(quantity, max).map_err(|_| CartError::field("quantity", format!("must be 0–{max}")))?;
+        let row = self.owned(who, id).await?;
+        let lines = store::lines(self.db.pool(), id).await?;
+        let line = lines.iter().find(|l| l.id == line_id).ok_or(CartError::LineNotFound)?;
+        // A variant that is gone can only be removed, not changed.
+        let variants = self.products.variants_for_pricing(&[line.variant_id.as_str()]).await?;
+        let variant = variants
+            .get(&line.variant_id)
+            .ok_or_else(|| CartError::field("quantity", "the variant is no longer sold; remove the line"))?;
+        check_stock(i64::from(quantity.get()), variant.stock)?;
+        let mut tx = self.db.begin().await?;
+        if store::set_quantity(&mut *tx, id, line_id, i64::from(quantity.get())).await? == 0 {
+            return Err(CartError::LineNotFound);
+        }
+        store::touch(&mut *tx, id, self.clock.now_ms()).await?;
+        tx.commit().await?;
+        self.read(&row, row.customer_id.clone()).await
+    }
+
+    pub async fn remove_line(&self, who: &Credential, id: &str, line_id: &str) -> Result<PricedCartRead, CartError> {
+        let row = self.owned(who, id).await?;
+        let mut tx = self.db.begin().await?;
+        if store::delete_line(&mut *tx, id, line_id).await? == 0 {
+            return Err(CartError::LineNotFound);
+        }
+        store::touch(&mut *tx, id, self.clock.now_ms()).await?;
+        tx.commit().await?;
+        self.read(&row, row.customer_id.clone()).await
+    }
+
+    /// For the `cart_cleanup` job: deletes carts idle for longer than `carts.ttl`.
+    pub async fn purge_idle(&self) -> Result<u64, sqlx::Error> {
+        let ttl = i64::try_from(self.config.ttl.as_millis()).unwrap_or(i64::MAX);
+        store::delete_idle(self.db.pool(), self.clock.now_ms().saturating_sub(ttl)).await
+    }
+
+    /// The active cart `id` if `who` owns it; otherwise `NotFound`, whatever the reason, so a
+    /// caller cannot tell someone else's cart from no cart.
+    async fn owned(&self, who: &Credential, id: &str) -> Result<CartRow, CartError> {
+        if !is_id(id, "cart") {
+            return Err(CartError::NotFound);
+        }
+        let row = store::active_cart(self.db.pool(), id).await?.ok_or(CartError::NotFound)?;
+        let owns = match (who, &row.customer_id, &row.token_hash) {
+            (Credential::User(user), Some(owner), _) => user == owner,
+            (Credential::CartToken(token), None, Some(hash)) => bool::from(digest(token).as_bytes().ct_eq(hash.as_bytes())),
+            _ => false,
+        };
+        if owns { Ok(row) } else { Err(CartError::NotFound) }
+    }
+
+    /// Prices the stored lines for display. Lines that cannot be priced any more (archived
+    /// product, removed variant) stay on the cart and are named in notices instead of failing
+    /// the read; so are lines holding more than is in stock.
+    async fn read(&self, row: &CartRow, customer: Option<String>) -> Result<PricedCartRead, CartError> {
+        let stored = store::lines(self.db.pool(), &row.id).await?;
+        let mut notices = Vec::new();
+        let mut keep: Vec<&store::LineRow> = stored.iter().collect();
+        let limits = Limits { max_lines: stored.len().max(1), max_quantity: u32::MAX };
+        let built = loop {
+            let request = CartRequest {
+                lines: keep
+                    .iter()
+                    .map(|l| LineRequest {
+                        variant_id: l.variant_id.clone(),
+                        // Stored quantities were checked on the way in.
+                        quantity: Quantity::parse(l.quantity, u32::MAX).unwrap_or_else(|_| one()),
+                    })
+                    .collect(),
+                customer_id: customer.clone(),
+                ..CartRequest::default()
+            };
+            match self.builder.build(request, limits).await {
+                Ok(built) => break built,
+                Err(CartBuildError::BadLines(bad)) => {
+                    // Unknown variant or another currency; repeated variants cannot occur
+                    // (one line per variant), so every bad line is one that cannot be sold.
+                    let gone: Vec<usize> = bad.iter().map(|b| b.index).collect();
+                    for index in gone.iter().rev() {
+                        let line = keep.remove(*index);
+                        notices.push(LineNotice {
+                            line_id: line.id.clone(),
+                            variant_id: line.variant_id.clone(),
+                            kind: LineNoticeKind::Unavailable,
+                        });
+                    }
+                }
+                Err(error @ CartBuildError::TooManyLines { .. }) => {
+                    return Err(CartError::field("lines", error.to_string()));
+                }
+                Err(CartBuildError::Products(e)) => return Err(e.into()),
+            }
+        };
+        let by_variant: HashMap<&str, &store::LineRow> = keep.iter().map(|l| (l.variant_id.as_str(), *l)).collect();
+        let mut line_ids = HashMap::new();
+        for (pipeline_id, info) in &built.lines {
+            if let Some(line) = by_variant.get(info.variant_id.as_str()) {
+                line_ids.insert(pipeline_id.clone(), line.id.clone());
+                let available = built.variants.get(&info.variant_id).map_or(0, |v| v.stock);
+                if available < line.quantity {
+                    notices.push(LineNotice {
+                        line_id: line.id.clone(),
+                        variant_id: line.variant_id.clone(),
+                        kind: LineNoticeKind::InsufficientStock { available },
+                    });
+                }
+            }
+        }
+        let set = self.pricing.plugins().current();
+        let priced = self.pricing.price_with(&set, &built.cart, Purpose::Display).await?;
+        Ok(PricedCartRead {
+            id: row.id.clone(),
+            email: row.email.clone(),
+            priced,
+            info: built.lines,
+            line_ids,
+            line_notices: notices,
+            pricing_version: set.version.clone(),
+            cart_token: None,
+        })
+    }
+}
+
+fn one() -> Quantity {
+    Quantity::parse(1, 1).unwrap_or_else(|_| unreachable!("1 is within 1..=1"))
+}
+
+fn check_stock(wanted: i64, available: i64) -> Result<(), CartError> {
+    if wanted > available { Err(CartError::InsufficientStock { available: available.max(0) }) } else { Ok(()) }
+}
+
+/// The `cart_cleanup` job: deletes carts idle for longer than `carts.ttl`.
+pub struct CartCleanupJob {
+    pub carts: Arc<CartService>,
+}
+
+impl Job for CartCleanupJob {
+    fn name(&self) -> &'static str {
+        "cart_cleanup"
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(3600)
+    }
+
+    fn run<'a>(&'a self, _ctx: &'a JobContext) -> Pin<Box<dyn Future<Output = anyhow::Result<JobReport>> + Send + 'a>> {
+        Box::pin(async move {
+            let removed = self.carts.purge_idle().await?;
+            Ok(JobReport { processed: removed, failed: 0 })
+        })
+    }
+}
