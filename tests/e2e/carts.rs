@@ -229,14 +229,38 @@ async fn the_cleanup_job_deletes_carts_idle_for_longer_than_the_ttl() {
     assert_eq!(kept.status, 200, "{}", kept.text);
 }
 
-/// The demo catalogue and chain price a stored cart like the preview: keeps `demo_app` honest
-/// for carts before coupons exist on them.
+/// Guards the coupon routes on the worked example through the demo chain: WELCOME10 takes 10 %
+/// off, applying it again (in another case) is a 200 no-op, an unknown code is 422
+/// `coupon_unknown`, FLAT200 below its minimum is 422 `coupon_ineligible` with the plugin's
+/// reason, and removing a code gives the discount back.
 #[tokio::test]
-async fn a_cart_of_the_worked_example_is_priced_through_the_demo_chain() {
+async fn coupons_apply_once_and_unknown_or_ineligible_codes_are_422() {
     let (app, shop, _) = demo_app().await;
     let (cart, token) = guest_cart(&app).await;
     assert_eq!(add_line(&app, &cart, &token, &shop.tshirt, 2).await.status, 200);
-    let read = add_line(&app, &cart, &token, &shop.novel, 1).await;
-    assert_eq!(read.status, 200, "{}", read.text);
-    assert_eq!(read.body["subtotal"], 129_800, "{}", read.text);
+    assert_eq!(add_line(&app, &cart, &token, &shop.novel, 1).await.status, 200);
+    let coupons = format!("{CARTS}/{cart}/coupons");
+    let apply = |code: &'static str| call(&app, Method::POST, &coupons, None, Some(&token), Some(json!({"code": code})));
+
+    let applied = apply("WELCOME10").await;
+    assert_eq!(applied.status, 200, "{}", applied.text);
+    assert_eq!((applied.body["subtotal"].as_i64(), applied.body["discount_total"].as_i64()), (Some(129_800), Some(12_980)));
+    let again = apply("welcome10").await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body["coupons"].as_array().map(Vec::len), Some(1), "no second code: {}", again.text);
+    assert_eq!(again.body["discount_total"], 12_980);
+
+    apply("NOPE").await.assert_problem(422, "coupon_unknown");
+    let flat = apply("FLAT200").await;
+    flat.assert_problem(422, "coupon_ineligible");
+    assert_eq!(flat.body["plugin"], "coupons", "{}", flat.text);
+    assert!(flat.body["reason"].as_str().is_some_and(|r| r.contains("FLAT200")), "{}", flat.text);
+    let read = call(&app, Method::GET, &format!("{CARTS}/{cart}"), None, Some(&token), None).await;
+    assert_eq!(read.body["coupon_codes"], json!(["WELCOME10"]), "refused codes are not kept: {}", read.text);
+
+    let removed = call(&app, Method::DELETE, &format!("{coupons}/WELCOME10"), None, Some(&token), None).await;
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    assert_eq!(removed.body["discount_total"], 0);
+    let missing = call(&app, Method::DELETE, &format!("{coupons}/WELCOME10"), None, Some(&token), None).await;
+    missing.assert_problem(404, "not_found");
 }

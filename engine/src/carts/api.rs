@@ -69,6 +69,12 @@ pub struct UpdateLineRequest {
     pub quantity: i64,
 }
 
+#[derive(Object)]
+pub struct ApplyCouponRequest {
+    /// Matched ignoring ASCII case.
+    pub code: Text,
+}
+
 #[derive(ApiResponse)]
 pub enum CartCreated {
     /// A new guest cart (with its `cart_token`), or the customer's active cart.
@@ -143,6 +149,29 @@ impl CartsApi {
     async fn remove_line(&self, req: &Request, id: Path<Text>, line_id: Path<Text>) -> Result<Json<CartView>, ApiError> {
         let who = self.credential(req).await?;
         Ok(Json(view(self.carts.remove_line(&who, &id.0, &line_id.0).await?)))
+    }
+
+    /// Apply a coupon
+    ///
+    /// 422 `coupon_unknown` when no plugin knows the code, 422 `coupon_ineligible` with the
+    /// plugin's `reason` when it does not apply to this cart; a code already applied answers 200
+    /// and changes nothing.
+    #[oai(path = "/carts/:id/coupons", method = "post", operation_id = "applyCartCoupon")]
+    async fn apply_coupon(
+        &self,
+        req: &Request,
+        id: Path<Text>,
+        body: Json<ApplyCouponRequest>,
+    ) -> Result<Json<CartView>, ApiError> {
+        let who = self.credential(req).await?;
+        Ok(Json(view(self.carts.apply_coupon(&who, &id.0, &body.0.code).await?)))
+    }
+
+    /// Remove a coupon
+    #[oai(path = "/carts/:id/coupons/:code", method = "delete", operation_id = "removeCartCoupon")]
+    async fn remove_coupon(&self, req: &Request, id: Path<Text>, code: Path<Text>) -> Result<Json<CartView>, ApiError> {
+        let who = self.credential(req).await?;
+        Ok(Json(view(self.carts.remove_coupon(&who, &id.0, &code.0).await?)))
     }
 }
 

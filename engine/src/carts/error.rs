@@ -17,6 +17,12 @@ pub enum CartError {
     NotFound,
     #[error("line not found")]
     LineNotFound,
+    #[error("no such coupon")]
+    CouponUnknown,
+    #[error("the coupon does not apply: {reason}")]
+    CouponIneligible { reason: String, plugin: Option<String> },
+    #[error("this coupon is not on the cart")]
+    CouponNotOnCart,
     #[error("validation failed")]
     Validation(Vec<FieldProblem>),
     #[error("not enough stock: {available} available")]
@@ -42,6 +48,17 @@ impl From<CartError> for ApiError {
         match error {
             CartError::NotFound => ApiError::not_found("cart"),
             CartError::LineNotFound => ApiError::not_found("line"),
+            CartError::CouponUnknown => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "coupon_unknown", "no coupon has this code")
+            }
+            CartError::CouponIneligible { reason, plugin } => {
+                let mut problem =
+                    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "coupon_ineligible", reason.clone());
+                problem.reason = Some(reason);
+                problem.plugin = plugin;
+                ApiError::Unprocessable(poem_openapi::payload::Json(problem))
+            }
+            CartError::CouponNotOnCart => ApiError::not_found("coupon"),
             CartError::Validation(problems) => ApiError::validation(problems),
             CartError::InsufficientStock { available } => {
                 let mut problem =

@@ -2,6 +2,7 @@
 
 use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
 
+use commerce_pipeline::CouponErrorCode;
 use subtle::ConstantTimeEq;
 
 use super::{
@@ -23,6 +24,9 @@ use crate::{
         model::Quantity,
     },
 };
+
+/// Longest coupon code (as the preview).
+const MAX_CODE_LEN: usize = 64;
 
 pub struct CartService {
     db: Db,
@@ -165,6 +169,51 @@ impl CartService {
         self.read(&row, row.customer_id.clone()).await
     }
 
+    /// Applies a coupon code when the chain accepts it for this cart. A code already on the
+    /// cart (in any case) changes nothing.
+    #[tracing::instrument(skip_all, fields(cart = id))]
+    pub async fn apply_coupon(&self, who: &Credential, id: &str, code: &str) -> Result<PricedCartRead, CartError> {
+        let code = code.trim();
+        if code.is_empty() || code.len() > MAX_CODE_LEN || code.chars().any(char::is_control) {
+            return Err(CartError::field("code", format!("must be 1–{MAX_CODE_LEN} printable characters")));
+        }
+        let row = self.owned(who, id).await?;
+        let mut codes = store::coupons(self.db.pool(), id).await?;
+        if codes.iter().any(|c| c.eq_ignore_ascii_case(code)) {
+            return self.price(&row, row.customer_id.clone(), codes).await;
+        }
+        codes.push(code.to_owned());
+        let read = self.price(&row, row.customer_id.clone(), codes).await?;
+        let verdict = read.priced.coupons().iter().find(|c| c.code.eq_ignore_ascii_case(code));
+        match verdict {
+            Some(v) if v.accepted => {}
+            Some(v) if v.error_code == Some(CouponErrorCode::Ineligible) => {
+                return Err(CartError::CouponIneligible {
+                    reason: v.reason.clone().unwrap_or_else(|| "this code does not apply to this cart".to_owned()),
+                    plugin: v.plugin.clone(),
+                });
+            }
+            _ => return Err(CartError::CouponUnknown),
+        }
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now_ms();
+        store::insert_coupon(&mut *tx, id, code, now).await?;
+        store::touch(&mut *tx, id, now).await?;
+        tx.commit().await?;
+        Ok(read)
+    }
+
+    pub async fn remove_coupon(&self, who: &Credential, id: &str, code: &str) -> Result<PricedCartRead, CartError> {
+        let row = self.owned(who, id).await?;
+        let mut tx = self.db.begin().await?;
+        if store::delete_coupon(&mut *tx, id, code.trim()).await? == 0 {
+            return Err(CartError::CouponNotOnCart);
+        }
+        store::touch(&mut *tx, id, self.clock.now_ms()).await?;
+        tx.commit().await?;
+        self.read(&row, row.customer_id.clone()).await
+    }
+
     /// For the `cart_cleanup` job: deletes carts idle for longer than `carts.ttl`.
     pub async fn purge_idle(&self) -> Result<u64, sqlx::Error> {
         let ttl = i64::try_from(self.config.ttl.as_millis()).unwrap_or(i64::MAX);
@@ -190,6 +239,17 @@ impl CartService {
     /// product, removed variant) stay on the cart and are named in notices instead of failing
     /// the read; so are lines holding more than is in stock.
     async fn read(&self, row: &CartRow, customer: Option<String>) -> Result<PricedCartRead, CartError> {
+        let coupons = store::coupons(self.db.pool(), &row.id).await?;
+        self.price(row, customer, coupons).await
+    }
+
+    /// Prices the cart's stored lines with `coupon_codes`.
+    async fn price(
+        &self,
+        row: &CartRow,
+        customer: Option<String>,
+        coupon_codes: Vec<String>,
+    ) -> Result<PricedCartRead, CartError> {
         let stored = store::lines(self.db.pool(), &row.id).await?;
         let mut notices = Vec::new();
         let mut keep: Vec<&store::LineRow> = stored.iter().collect();
@@ -205,6 +265,7 @@ impl CartService {
                     })
                     .collect(),
                 customer_id: customer.clone(),
+                coupon_codes: coupon_codes.clone(),
                 ..CartRequest::default()
             };
             match self.builder.build(request, limits).await {

@@ -131,3 +131,39 @@ pub async fn delete_idle(ex: impl Executor<'_, Database = Any>, before: i64) -> 
     let done = sqlx::query("DELETE FROM carts WHERE updated_at < $1").bind(before).execute(ex).await?;
     Ok(done.rows_affected())
 }
+
+/// The cart's coupon codes in the order they were added.
+pub async fn coupons(ex: impl Executor<'_, Database = Any>, cart_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT code FROM cart_coupons WHERE cart_id = $1 ORDER BY created_at, code_key")
+        .bind(cart_id)
+        .fetch_all(ex)
+        .await
+}
+
+/// Adds a code; one already there (in any case) is left as it is.
+pub async fn insert_coupon(
+    ex: impl Executor<'_, Database = Any>,
+    cart_id: &str,
+    code: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO cart_coupons (cart_id, code, code_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(cart_id)
+    .bind(code)
+    .bind(code.to_ascii_uppercase())
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_coupon(ex: impl Executor<'_, Database = Any>, cart_id: &str, code: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM cart_coupons WHERE cart_id = $1 AND code_key = $2")
+        .bind(cart_id)
+        .bind(code.to_ascii_uppercase())
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}

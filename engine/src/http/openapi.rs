@@ -57,6 +57,8 @@ pub const GUEST_TOKEN_OPERATIONS: &[(&str, &str)] = &[
     ("addCartLine", "CartToken"),
     ("updateCartLine", "CartToken"),
     ("removeCartLine", "CartToken"),
+    ("applyCartCoupon", "CartToken"),
+    ("removeCartCoupon", "CartToken"),
 ];
 
 /// The parameter poem-openapi appends to `Json<T>` and `PlainText<T>` media keys.

@@ -72,7 +72,15 @@ fn reasons(operation_id: &str) -> Option<&'static [A]> {
         // A bearer token is optional on cart routes, but one that is sent must be valid.
         "createCart" => &[Unauthorized("`unauthenticated`: an invalid or expired access token"), Forbidden("`account_disabled`"), PricingUnavailable, Db],
         "getMyCart" => &[Customer, PricingUnavailable, Db],
-        "getCart" | "removeCartLine" => &[
+        "applyCartCoupon" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            NotFound,
+            Unprocessable("`coupon_unknown`; `coupon_ineligible` (with the plugin's `reason`)"),
+            PricingUnavailable,
+            Db,
+        ],
+        "getCart" | "removeCartLine" | "removeCartCoupon" => &[
             Unauthorized("`unauthenticated`: an invalid or expired access token"),
             Forbidden("`account_disabled`"),
             NotFound,
