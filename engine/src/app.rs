@@ -113,6 +113,7 @@ impl AppState {
         ));
         let cart_builder = Arc::new(CartBuilder::new(products.clone(), &config.store, clock.clone()));
         let carts = Arc::new(CartService::new(
+            accounts.clone(),
             db.clone(),
             clock.clone(),
             products.clone(),

@@ -9,6 +9,9 @@ CREATE TABLE carts (
     -- 'active' for now; checkout will add 'converted' and merge-on-login 'merged'.
     status TEXT NOT NULL DEFAULT 'active',
     email TEXT,
+    -- The shipping address as JSON text (a copy: editing the address book later does not change
+    -- a cart), so tax and shipping show before checkout.
+    shipping_address TEXT,
     created_at BIGINT NOT NULL,
     -- Bumped on every change: the cleanup job deletes carts idle for longer than `carts.ttl`.
     updated_at BIGINT NOT NULL

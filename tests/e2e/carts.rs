@@ -264,3 +264,42 @@ async fn coupons_apply_once_and_unknown_or_ineligible_codes_are_422() {
     let missing = call(&app, Method::DELETE, &format!("{coupons}/WELCOME10"), None, Some(&token), None).await;
     missing.assert_problem(404, "not_found");
 }
+
+/// Guards `PATCH /carts/{id}`: the email and a Karnataka address (inline for a guest, a saved
+/// one for a customer) reach the pricing chain, so the worked example with WELCOME10 totals
+/// 132988 with GST; a bad email or someone else's address id is 422.
+#[tokio::test]
+async fn an_address_on_the_cart_prices_the_worked_example_to_132988() {
+    let (app, shop, _) = demo_app().await;
+    let karnataka = json!({"first_name": "Asha", "last_name": "Rao", "line1": "1 MG Road", "city": "Bengaluru",
+        "region": "KA", "postal_code": "560001", "country": "in"});
+
+    let (cart, token) = guest_cart(&app).await;
+    assert_eq!(add_line(&app, &cart, &token, &shop.tshirt, 2).await.status, 200);
+    assert_eq!(add_line(&app, &cart, &token, &shop.novel, 1).await.status, 200);
+    let coupon = json!({"code": "WELCOME10"});
+    let applied = call(&app, Method::POST, &format!("{CARTS}/{cart}/coupons"), None, Some(&token), Some(coupon)).await;
+    assert_eq!(applied.status, 200, "{}", applied.text);
+    let path = format!("{CARTS}/{cart}");
+    let bad = call(&app, Method::PATCH, &path, None, Some(&token), Some(json!({"email": "nope"}))).await;
+    bad.assert_problem(422, "validation_failed");
+    let body = json!({"email": "asha@example.com", "shipping_address": karnataka});
+    let patched = call(&app, Method::PATCH, &path, None, Some(&token), Some(body)).await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.body["email"], "asha@example.com");
+    assert_eq!(patched.body["shipping_address"]["country"], "IN");
+    assert_eq!((patched.body["tax_total"].as_i64(), patched.body["total"].as_i64()), (Some(16_168), Some(132_988)));
+
+    let (_, _, customer) = app.customer().await;
+    let (_, _, other) = app.customer().await;
+    let saved = app.post("/api/v1/me/addresses", Some(&customer.access), karnataka.clone()).await;
+    assert_eq!(saved.status, 201, "{}", saved.text);
+    let mine = id(&call(&app, Method::POST, CARTS, Some(&customer.access), None, None).await.body);
+    let by_id = json!({"shipping_address_id": id(&saved.body)});
+    let stranger = id(&call(&app, Method::POST, CARTS, Some(&other.access), None, None).await.body);
+    let refused = call(&app, Method::PATCH, &format!("{CARTS}/{stranger}"), Some(&other.access), None, Some(by_id.clone())).await;
+    refused.assert_problem(422, "validation_failed");
+    let patched = call(&app, Method::PATCH, &format!("{CARTS}/{mine}"), Some(&customer.access), None, Some(by_id)).await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.body["shipping_address"]["region"], "KA");
+}

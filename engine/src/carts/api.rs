@@ -12,10 +12,10 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags, param::Path, payload::Jso
 
 use super::{
     CartService,
-    model::{Credential, LineNoticeKind, PricedCartRead},
+    model::{AddressChoice, CartAddress, Credential, LineNoticeKind, PricedCartRead},
 };
 use crate::{
-    accounts::AccountService,
+    accounts::{AccountService, profile::AddressDraft},
     http::{nullable::Nullable, problem::ApiError, text::Text},
     pricing::dto::PricedCartView,
 };
@@ -37,6 +37,7 @@ pub struct CartView {
     #[oai(flatten)]
     pub priced: PricedCartView,
     pub email: Nullable<String>,
+    pub shipping_address: Nullable<CartAddressView>,
     /// Lines that need the shopper's attention: `line_unavailable` (the product was archived or
     /// the variant removed: the line is not priced; remove it) or `insufficient_stock` (fewer in
     /// stock than the line holds; `available` says how many).
@@ -67,6 +68,46 @@ pub struct AddLineRequest {
 pub struct UpdateLineRequest {
     /// 0 removes the line.
     pub quantity: i64,
+}
+
+#[derive(Object)]
+pub struct CartAddressView {
+    pub first_name: String,
+    pub last_name: String,
+    pub line1: String,
+    pub line2: Nullable<String>,
+    pub city: String,
+    pub region: Nullable<String>,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: String,
+    pub phone: Nullable<String>,
+}
+
+/// An inline shipping address, checked as the address book checks one.
+#[derive(Object)]
+pub struct CartAddressInput {
+    pub first_name: Text,
+    pub last_name: Text,
+    pub line1: Text,
+    pub line2: Option<Text>,
+    pub city: Text,
+    /// Region or state code, e.g. `KA` (tax depends on it).
+    pub region: Option<Text>,
+    pub postal_code: Text,
+    /// ISO 3166-1 alpha-2 (`IN`, `DE`); any case.
+    pub country: Text,
+    pub phone: Option<Text>,
+}
+
+/// What to change; a field left out keeps its value.
+#[derive(Object)]
+pub struct CartPatch {
+    pub email: Option<Text>,
+    /// An address given inline…
+    pub shipping_address: Option<CartAddressInput>,
+    /// …or the id of one of the signed-in customer's saved addresses (copied onto the cart).
+    pub shipping_address_id: Option<Text>,
 }
 
 #[derive(Object)]
@@ -116,6 +157,38 @@ impl CartsApi {
     async fn get(&self, req: &Request, id: Path<Text>) -> Result<Json<CartView>, ApiError> {
         let who = self.credential(req).await?;
         Ok(Json(view(self.carts.get(&who, &id.0).await?)))
+    }
+
+    /// Update a cart
+    ///
+    /// Sets `email` and the shipping address, so tax and shipping show before checkout: either
+    /// inline (`shipping_address`) or one of your saved addresses (`shipping_address_id`), not
+    /// both.
+    #[oai(path = "/carts/:id", method = "patch", operation_id = "updateCart")]
+    async fn update(&self, req: &Request, id: Path<Text>, body: Json<CartPatch>) -> Result<Json<CartView>, ApiError> {
+        let who = self.credential(req).await?;
+        let body = body.0;
+        let address = match (body.shipping_address, body.shipping_address_id) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid_field("shipping_address_id", "give shipping_address or shipping_address_id, not both"));
+            }
+            (Some(a), None) => Some(AddressChoice::Inline(AddressDraft {
+                first_name: Some(a.first_name.into()),
+                last_name: Some(a.last_name.into()),
+                line1: Some(a.line1.into()),
+                line2: Some(a.line2.map(Into::into)),
+                city: Some(a.city.into()),
+                region: Some(a.region.map(Into::into)),
+                postal_code: Some(a.postal_code.into()),
+                country: Some(a.country.into()),
+                phone: Some(a.phone.map(Into::into)),
+                is_default: None,
+            })),
+            (None, Some(saved)) => Some(AddressChoice::Saved(saved.into())),
+            (None, None) => None,
+        };
+        let email = body.email.map(String::from);
+        Ok(Json(view(self.carts.update(&who, &id.0, email.as_deref(), address).await?)))
     }
 
     /// Add a line
@@ -219,5 +292,25 @@ fn view(read: PricedCartRead) -> CartView {
             LineNoticeView { kind: kind.to_owned(), line_id: n.line_id, variant_id: n.variant_id, available: available.into() }
         })
         .collect();
-    CartView { priced, email: read.email.into(), line_notices, cart_token: read.cart_token.into() }
+    CartView {
+        priced,
+        email: read.email.into(),
+        shipping_address: read.shipping_address.map(address_view).into(),
+        line_notices,
+        cart_token: read.cart_token.into(),
+    }
+}
+
+fn address_view(a: CartAddress) -> CartAddressView {
+    CartAddressView {
+        first_name: a.first_name,
+        last_name: a.last_name,
+        line1: a.line1,
+        line2: a.line2.into(),
+        city: a.city,
+        region: a.region.into(),
+        postal_code: a.postal_code,
+        country: a.country,
+        phone: a.phone.into(),
+    }
 }

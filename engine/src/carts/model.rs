@@ -34,10 +34,34 @@ pub struct LineNotice {
     pub kind: LineNoticeKind,
 }
 
+/// A cart's shipping address, kept on the cart as JSON text.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CartAddress {
+    pub first_name: String,
+    pub last_name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: String,
+    pub phone: Option<String>,
+}
+
+/// Where the shipping address of a `PATCH` comes from.
+#[derive(Debug)]
+pub enum AddressChoice {
+    Inline(crate::accounts::profile::AddressDraft),
+    /// One of the signed-in customer's own addresses (copied onto the cart).
+    Saved(String),
+}
+
 /// A cart priced for display.
 pub struct PricedCartRead {
     pub id: String,
     pub email: Option<String>,
+    pub shipping_address: Option<CartAddress>,
     pub priced: PricedCart,
     /// What the API shows of each priced line, by the pipeline's line id.
     pub info: HashMap<String, LineInfo>,

@@ -2,15 +2,16 @@
 
 use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
 
-use commerce_pipeline::CouponErrorCode;
+use commerce_pipeline::{CouponErrorCode, ShippingAddress};
 use subtle::ConstantTimeEq;
 
 use super::{
     error::CartError,
-    model::{Credential, LineNotice, LineNoticeKind, PricedCartRead},
+    model::{AddressChoice, CartAddress, Credential, LineNotice, LineNoticeKind, PricedCartRead},
     store::{self, CartRow},
 };
 use crate::{
+    accounts::{AccountError, AccountService, Caller, model::Email},
     accounts::tokens::{digest, new_opaque_token},
     catalog::products::ProductService,
     clock::SharedClock,
@@ -18,6 +19,7 @@ use crate::{
     db::Db,
     ids::{is_id, new_id},
     jobs::{Job, JobContext, JobReport},
+    validation::FieldProblem,
     pricing::{
         PricingService, Purpose,
         cart_builder::{CartBuildError, CartBuilder, CartRequest, LineRequest, Limits},
@@ -29,6 +31,7 @@ use crate::{
 const MAX_CODE_LEN: usize = 64;
 
 pub struct CartService {
+    accounts: Arc<AccountService>,
     db: Db,
     clock: SharedClock,
     products: Arc<ProductService>,
@@ -39,6 +42,7 @@ pub struct CartService {
 
 impl CartService {
     pub fn new(
+        accounts: Arc<AccountService>,
         db: Db,
         clock: SharedClock,
         products: Arc<ProductService>,
@@ -46,7 +50,7 @@ impl CartService {
         pricing: Arc<PricingService>,
         config: CartsConfig,
     ) -> Self {
-        Self { db, clock, products, builder, pricing, config }
+        Self { accounts, db, clock, products, builder, pricing, config }
     }
 
     /// A guest gets a new cart and its token (shown once); a signed-in user gets their one
@@ -58,7 +62,7 @@ impl CartService {
             let id = new_id("cart");
             let token = new_opaque_token("ct");
             store::insert_guest_cart(self.db.pool(), &id, &digest(&token), now).await?;
-            let row = CartRow { id, customer_id: None, token_hash: None, email: None };
+            let row = CartRow { id, customer_id: None, token_hash: None, email: None, shipping_address: None };
             let mut read = self.read(&row, None).await?;
             read.cart_token = Some(token);
             return Ok(read);
@@ -169,6 +173,53 @@ impl CartService {
         self.read(&row, row.customer_id.clone()).await
     }
 
+    /// Sets the email and/or the shipping address (checked as the address book checks one, or
+    /// copied from the customer's own saved address).
+    #[tracing::instrument(skip_all, fields(cart = id))]
+    pub async fn update(
+        &self,
+        who: &Credential,
+        id: &str,
+        email: Option<&str>,
+        address: Option<AddressChoice>,
+    ) -> Result<PricedCartRead, CartError> {
+        let row = self.owned(who, id).await?;
+        let email = email
+            .map(|e| Email::parse(e).map_err(|message| CartError::field("email", message)))
+            .transpose()?;
+        let address = match address {
+            None => None,
+            Some(AddressChoice::Inline(draft)) => {
+                let checked = self.accounts.validate_address(draft).map_err(|e| match e {
+                    AccountError::Validation(problems) => CartError::Validation(
+                        problems
+                            .into_iter()
+                            .map(|p| FieldProblem::new(format!("shipping_address.{}", p.field), p.message))
+                            .collect(),
+                    ),
+                    other => other.into(),
+                })?;
+                Some(CartAddress::from(checked))
+            }
+            Some(AddressChoice::Saved(address_id)) => {
+                let not_yours = || CartError::field("shipping_address_id", "is not one of your addresses");
+                let user = row.customer_id.clone().ok_or_else(not_yours)?;
+                let caller = Caller { user_id: user, role: crate::accounts::model::Role::Customer };
+                let saved = match self.accounts.address(&caller, &address_id).await {
+                    Ok(saved) => saved,
+                    Err(AccountError::NotFound(_)) => return Err(not_yours()),
+                    Err(other) => return Err(other.into()),
+                };
+                Some(CartAddress::from(saved))
+            }
+        };
+        let json = address.as_ref().map(serde_json::to_string).transpose().map_err(|e| CartError::Db(sqlx::Error::Encode(Box::new(e))))?;
+        store::set_details(self.db.pool(), id, email.as_ref().map(Email::as_str), json.as_deref(), self.clock.now_ms())
+            .await?;
+        let row = self.owned(who, id).await?;
+        self.read(&row, row.customer_id.clone()).await
+    }
+
     /// Applies a coupon code when the chain accepts it for this cart. A code already on the
     /// cart (in any case) changes nothing.
     #[tracing::instrument(skip_all, fields(cart = id))]
@@ -251,6 +302,17 @@ impl CartService {
         coupon_codes: Vec<String>,
     ) -> Result<PricedCartRead, CartError> {
         let stored = store::lines(self.db.pool(), &row.id).await?;
+        let address: Option<CartAddress> = row
+            .shipping_address
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| CartError::Db(sqlx::Error::Decode(Box::new(e))))?;
+        let shipping = address.as_ref().map(|a| ShippingAddress {
+            country: a.country.clone(),
+            region: a.region.as_ref().map(|r| r.trim().to_uppercase()),
+            postal_code: Some(a.postal_code.clone()),
+        });
         let mut notices = Vec::new();
         let mut keep: Vec<&store::LineRow> = stored.iter().collect();
         let limits = Limits { max_lines: stored.len().max(1), max_quantity: u32::MAX };
@@ -266,6 +328,7 @@ impl CartService {
                     .collect(),
                 customer_id: customer.clone(),
                 coupon_codes: coupon_codes.clone(),
+                shipping: shipping.clone(),
                 ..CartRequest::default()
             };
             match self.builder.build(request, limits).await {
@@ -309,6 +372,7 @@ impl CartService {
         Ok(PricedCartRead {
             id: row.id.clone(),
             email: row.email.clone(),
+            shipping_address: address,
             priced,
             info: built.lines,
             line_ids,
@@ -316,6 +380,22 @@ impl CartService {
             pricing_version: set.version.clone(),
             cart_token: None,
         })
+    }
+}
+
+impl From<crate::accounts::model::Address> for CartAddress {
+    fn from(a: crate::accounts::model::Address) -> Self {
+        Self {
+            first_name: a.first_name,
+            last_name: a.last_name,
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            region: a.region,
+            postal_code: a.postal_code,
+            country: a.country,
+            phone: a.phone,
+        }
     }
 }
 

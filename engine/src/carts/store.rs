@@ -8,6 +8,7 @@ pub struct CartRow {
     pub customer_id: Option<String>,
     pub token_hash: Option<String>,
     pub email: Option<String>,
+    pub shipping_address: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -56,12 +57,12 @@ pub async fn active_cart_of(
     ex: impl Executor<'_, Database = Any>,
     customer_id: &str,
 ) -> Result<Option<CartRow>, sqlx::Error> {
-    const SQL: &str = "SELECT id, customer_id, token_hash, email FROM carts WHERE customer_id = $1 AND status = 'active'";
+    const SQL: &str = "SELECT id, customer_id, token_hash, email, shipping_address FROM carts WHERE customer_id = $1 AND status = 'active'";
     sqlx::query_as(SQL).bind(customer_id).fetch_optional(ex).await
 }
 
 pub async fn active_cart(ex: impl Executor<'_, Database = Any>, id: &str) -> Result<Option<CartRow>, sqlx::Error> {
-    const SQL: &str = "SELECT id, customer_id, token_hash, email FROM carts WHERE id = $1 AND status = 'active'";
+    const SQL: &str = "SELECT id, customer_id, token_hash, email, shipping_address FROM carts WHERE id = $1 AND status = 'active'";
     sqlx::query_as(SQL).bind(id).fetch_optional(ex).await
 }
 
@@ -119,6 +120,27 @@ pub async fn delete_line(
         .execute(ex)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// Sets what is given (`None` keeps the stored value) and marks the cart changed.
+pub async fn set_details(
+    ex: impl Executor<'_, Database = Any>,
+    cart_id: &str,
+    email: Option<&str>,
+    shipping_address: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE carts SET email = COALESCE($1, email), shipping_address = COALESCE($2, shipping_address), \
+         updated_at = $3 WHERE id = $4",
+    )
+    .bind(email)
+    .bind(shipping_address)
+    .bind(now)
+    .bind(cart_id)
+    .execute(ex)
+    .await?;
+    Ok(())
 }
 
 pub async fn touch(ex: impl Executor<'_, Database = Any>, cart_id: &str, now: i64) -> Result<(), sqlx::Error> {

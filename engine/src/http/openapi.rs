@@ -54,6 +54,7 @@ pub const GUEST_SCHEMES: &[(&str, &str, &str)] = &[
 /// "CartToken")`); the poem-openapi derive cannot say "bearer or this header".
 pub const GUEST_TOKEN_OPERATIONS: &[(&str, &str)] = &[
     ("getCart", "CartToken"),
+    ("updateCart", "CartToken"),
     ("addCartLine", "CartToken"),
     ("updateCartLine", "CartToken"),
     ("removeCartLine", "CartToken"),

@@ -72,6 +72,13 @@ fn reasons(operation_id: &str) -> Option<&'static [A]> {
         // A bearer token is optional on cart routes, but one that is sent must be valid.
         "createCart" => &[Unauthorized("`unauthenticated`: an invalid or expired access token"), Forbidden("`account_disabled`"), PricingUnavailable, Db],
         "getMyCart" => &[Customer, PricingUnavailable, Db],
+        "updateCart" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            NotFound,
+            PricingUnavailable,
+            Db,
+        ],
         "applyCartCoupon" => &[
             Unauthorized("`unauthenticated`: an invalid or expired access token"),
             Forbidden("`account_disabled`"),
