@@ -16,7 +16,14 @@ use crate::{
 const CARTS: &str = "/api/v1/carts";
 
 /// A request with an optional bearer token and an optional `X-Cart-Token`.
-async fn call(app: &TestApp, method: Method, path: &str, bearer: Option<&str>, cart_token: Option<&str>, body: Option<Value>) -> TestResponse {
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    bearer: Option<&str>,
+    cart_token: Option<&str>,
+    body: Option<Value>,
+) -> TestResponse {
     let mut request = app.client.request(method, app.url(path));
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
@@ -118,11 +125,11 @@ async fn cart_routes_answer_404_to_anyone_but_the_owner_and_401_to_an_expired_to
     let customer_cart = id(&call(&app, Method::POST, CARTS, Some(&owner.access), None, None).await.body);
     let (guest, token) = guest_cart(&app).await;
     assert_eq!(add_line(&app, &guest, &token, &mug, 1).await.status, 200);
-    let line = call(&app, Method::GET, &format!("{CARTS}/{guest}"), None, Some(&token), None).await.body["lines"][0]
-        ["id"]
-        .as_str()
-        .expect("line")
-        .to_owned();
+    let line =
+        call(&app, Method::GET, &format!("{CARTS}/{guest}"), None, Some(&token), None).await.body["lines"][0]["id"]
+            .as_str()
+            .expect("line")
+            .to_owned();
 
     let add = json!({"variant_id": mug, "quantity": 1});
     for cart in [&customer_cart, &guest] {
@@ -133,12 +140,8 @@ async fn cart_routes_answer_404_to_anyone_but_the_owner_and_401_to_an_expired_to
             (Method::DELETE, format!("{CARTS}/{cart}/lines/{line}"), None),
         ];
         for (method, path, body) in routes {
-            let strangers: [(Option<&str>, Option<&str>); 4] = [
-                (Some(&other.access), None),
-                (Some(&staff.access), None),
-                (None, None),
-                (None, Some("ct_wrong")),
-            ];
+            let strangers: [(Option<&str>, Option<&str>); 4] =
+                [(Some(&other.access), None), (Some(&staff.access), None), (None, None), (None, Some("ct_wrong"))];
             for (bearer, cart_token) in strangers {
                 let response = call(&app, method.clone(), &path, bearer, cart_token, body.clone()).await;
                 assert_eq!(response.status, 404, "{method} {path} as {bearer:?}/{cart_token:?}: {}", response.text);
@@ -195,7 +198,8 @@ async fn a_line_of_an_archived_product_or_with_too_little_stock_stays_with_a_not
     let archived = app.delete(&format!("/api/v1/admin/products/{}", id(&mug)), Some(&staff.access)).await;
     assert!(archived.status.is_success(), "{}", archived.text);
     let cup_variant = id(&cup["variants"][0]);
-    let lowered = app.patch(&format!("/api/v1/admin/variants/{cup_variant}"), Some(&staff.access), json!({"stock": 2})).await;
+    let lowered =
+        app.patch(&format!("/api/v1/admin/variants/{cup_variant}"), Some(&staff.access), json!({"stock": 2})).await;
     assert_eq!(lowered.status, 200, "{}", lowered.text);
 
     let read = call(&app, Method::GET, &format!("{CARTS}/{cart}"), None, Some(&token), None).await;
@@ -240,11 +244,15 @@ async fn coupons_apply_once_and_unknown_or_ineligible_codes_are_422() {
     assert_eq!(add_line(&app, &cart, &token, &shop.tshirt, 2).await.status, 200);
     assert_eq!(add_line(&app, &cart, &token, &shop.novel, 1).await.status, 200);
     let coupons = format!("{CARTS}/{cart}/coupons");
-    let apply = |code: &'static str| call(&app, Method::POST, &coupons, None, Some(&token), Some(json!({"code": code})));
+    let apply =
+        |code: &'static str| call(&app, Method::POST, &coupons, None, Some(&token), Some(json!({"code": code})));
 
     let applied = apply("WELCOME10").await;
     assert_eq!(applied.status, 200, "{}", applied.text);
-    assert_eq!((applied.body["subtotal"].as_i64(), applied.body["discount_total"].as_i64()), (Some(129_800), Some(12_980)));
+    assert_eq!(
+        (applied.body["subtotal"].as_i64(), applied.body["discount_total"].as_i64()),
+        (Some(129_800), Some(12_980))
+    );
     let again = apply("welcome10").await;
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(again.body["coupons"].as_array().map(Vec::len), Some(1), "no second code: {}", again.text);
@@ -297,9 +305,11 @@ async fn an_address_on_the_cart_prices_the_worked_example_to_132988() {
     let mine = id(&call(&app, Method::POST, CARTS, Some(&customer.access), None, None).await.body);
     let by_id = json!({"shipping_address_id": id(&saved.body)});
     let stranger = id(&call(&app, Method::POST, CARTS, Some(&other.access), None, None).await.body);
-    let refused = call(&app, Method::PATCH, &format!("{CARTS}/{stranger}"), Some(&other.access), None, Some(by_id.clone())).await;
+    let refused =
+        call(&app, Method::PATCH, &format!("{CARTS}/{stranger}"), Some(&other.access), None, Some(by_id.clone())).await;
     refused.assert_problem(422, "validation_failed");
-    let patched = call(&app, Method::PATCH, &format!("{CARTS}/{mine}"), Some(&customer.access), None, Some(by_id)).await;
+    let patched =
+        call(&app, Method::PATCH, &format!("{CARTS}/{mine}"), Some(&customer.access), None, Some(by_id)).await;
     assert_eq!(patched.status, 200, "{}", patched.text);
     assert_eq!(patched.body["shipping_address"]["region"], "KA");
 }

@@ -170,7 +170,10 @@ impl CartsApi {
         let body = body.0;
         let address = match (body.shipping_address, body.shipping_address_id) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::invalid_field("shipping_address_id", "give shipping_address or shipping_address_id, not both"));
+                return Err(ApiError::invalid_field(
+                    "shipping_address_id",
+                    "give shipping_address or shipping_address_id, not both",
+                ));
             }
             (Some(a), None) => Some(AddressChoice::Inline(AddressDraft {
                 first_name: Some(a.first_name.into()),
@@ -196,7 +199,12 @@ impl CartsApi {
     /// A variant of an active product; adding a variant already on the cart adds to its line.
     /// More than in stock is 409 `insufficient_stock` with `available`.
     #[oai(path = "/carts/:id/lines", method = "post", operation_id = "addCartLine")]
-    async fn add_line(&self, req: &Request, id: Path<Text>, body: Json<AddLineRequest>) -> Result<Json<CartView>, ApiError> {
+    async fn add_line(
+        &self,
+        req: &Request,
+        id: Path<Text>,
+        body: Json<AddLineRequest>,
+    ) -> Result<Json<CartView>, ApiError> {
         let who = self.credential(req).await?;
         let body = body.0;
         Ok(Json(view(self.carts.add_line(&who, &id.0, body.variant_id.trim(), body.quantity).await?)))
@@ -219,7 +227,12 @@ impl CartsApi {
 
     /// Remove a line
     #[oai(path = "/carts/:id/lines/:line_id", method = "delete", operation_id = "removeCartLine")]
-    async fn remove_line(&self, req: &Request, id: Path<Text>, line_id: Path<Text>) -> Result<Json<CartView>, ApiError> {
+    async fn remove_line(
+        &self,
+        req: &Request,
+        id: Path<Text>,
+        line_id: Path<Text>,
+    ) -> Result<Json<CartView>, ApiError> {
         let who = self.credential(req).await?;
         Ok(Json(view(self.carts.remove_line(&who, &id.0, &line_id.0).await?)))
     }
@@ -276,7 +289,9 @@ fn view(read: PricedCartRead) -> CartView {
             line.id = id.clone();
         }
     }
-    for adjustment in priced.lines.iter_mut().flat_map(|l| l.adjustments.iter_mut()).chain(priced.adjustments.iter_mut()) {
+    for adjustment in
+        priced.lines.iter_mut().flat_map(|l| l.adjustments.iter_mut()).chain(priced.adjustments.iter_mut())
+    {
         if let Some(id) = adjustment.line_id.as_ref().and_then(|l| read.line_ids.get(l)) {
             adjustment.line_id = Some(id.clone()).into();
         }
@@ -289,7 +304,12 @@ fn view(read: PricedCartRead) -> CartView {
                 LineNoticeKind::Unavailable => ("line_unavailable", None),
                 LineNoticeKind::InsufficientStock { available } => ("insufficient_stock", Some(available)),
             };
-            LineNoticeView { kind: kind.to_owned(), line_id: n.line_id, variant_id: n.variant_id, available: available.into() }
+            LineNoticeView {
+                kind: kind.to_owned(),
+                line_id: n.line_id,
+                variant_id: n.variant_id,
+                available: available.into(),
+            }
         })
         .collect();
     CartView {

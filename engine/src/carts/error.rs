@@ -52,8 +52,7 @@ impl From<CartError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "coupon_unknown", "no coupon has this code")
             }
             CartError::CouponIneligible { reason, plugin } => {
-                let mut problem =
-                    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "coupon_ineligible", reason.clone());
+                let mut problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "coupon_ineligible", reason.clone());
                 problem.reason = Some(reason);
                 problem.plugin = plugin;
                 ApiError::Unprocessable(poem_openapi::payload::Json(problem))

@@ -11,20 +11,20 @@ use super::{
     store::{self, CartRow},
 };
 use crate::{
-    accounts::{AccountError, AccountService, Caller, model::Email},
     accounts::tokens::{digest, new_opaque_token},
+    accounts::{AccountError, AccountService, Caller, model::Email},
     catalog::products::ProductService,
     clock::SharedClock,
     config::CartsConfig,
     db::Db,
     ids::{is_id, new_id},
     jobs::{Job, JobContext, JobReport},
-    validation::FieldProblem,
     pricing::{
         PricingService, Purpose,
-        cart_builder::{CartBuildError, CartBuilder, CartRequest, LineRequest, Limits},
+        cart_builder::{CartBuildError, CartBuilder, CartRequest, Limits, LineRequest},
         model::Quantity,
     },
+    validation::FieldProblem,
 };
 
 /// Longest coupon code (as the preview).
@@ -143,7 +143,8 @@ impl CartService {
             return self.remove_line(who, id, line_id).await;
         }
         let max = self.config.max_line_quantity;
-        let quantity = Quantity::parse(quantity, max).map_err(|_| CartError::field("quantity", format!("must be 0–{max}")))?;
+        let quantity =
+            Quantity::parse(quantity, max).map_err(|_| CartError::field("quantity", format!("must be 0–{max}")))?;
         let row = self.owned(who, id).await?;
         let lines = store::lines(self.db.pool(), id).await?;
         let line = lines.iter().find(|l| l.id == line_id).ok_or(CartError::LineNotFound)?;
@@ -184,9 +185,7 @@ impl CartService {
         address: Option<AddressChoice>,
     ) -> Result<PricedCartRead, CartError> {
         let row = self.owned(who, id).await?;
-        let email = email
-            .map(|e| Email::parse(e).map_err(|message| CartError::field("email", message)))
-            .transpose()?;
+        let email = email.map(|e| Email::parse(e).map_err(|message| CartError::field("email", message))).transpose()?;
         let address = match address {
             None => None,
             Some(AddressChoice::Inline(draft)) => {
@@ -213,7 +212,11 @@ impl CartService {
                 Some(CartAddress::from(saved))
             }
         };
-        let json = address.as_ref().map(serde_json::to_string).transpose().map_err(|e| CartError::Db(sqlx::Error::Encode(Box::new(e))))?;
+        let json = address
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| CartError::Db(sqlx::Error::Encode(Box::new(e))))?;
         store::set_details(self.db.pool(), id, email.as_ref().map(Email::as_str), json.as_deref(), self.clock.now_ms())
             .await?;
         let row = self.owned(who, id).await?;
@@ -280,7 +283,9 @@ impl CartService {
         let row = store::active_cart(self.db.pool(), id).await?.ok_or(CartError::NotFound)?;
         let owns = match (who, &row.customer_id, &row.token_hash) {
             (Credential::User(user), Some(owner), _) => user == owner,
-            (Credential::CartToken(token), None, Some(hash)) => bool::from(digest(token).as_bytes().ct_eq(hash.as_bytes())),
+            (Credential::CartToken(token), None, Some(hash)) => {
+                bool::from(digest(token).as_bytes().ct_eq(hash.as_bytes()))
+            }
             _ => false,
         };
         if owns { Ok(row) } else { Err(CartError::NotFound) }

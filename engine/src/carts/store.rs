@@ -62,7 +62,8 @@ pub async fn active_cart_of(
 }
 
 pub async fn active_cart(ex: impl Executor<'_, Database = Any>, id: &str) -> Result<Option<CartRow>, sqlx::Error> {
-    const SQL: &str = "SELECT id, customer_id, token_hash, email, shipping_address FROM carts WHERE id = $1 AND status = 'active'";
+    const SQL: &str =
+        "SELECT id, customer_id, token_hash, email, shipping_address FROM carts WHERE id = $1 AND status = 'active'";
     sqlx::query_as(SQL).bind(id).fetch_optional(ex).await
 }
 
@@ -181,7 +182,11 @@ pub async fn insert_coupon(
     Ok(())
 }
 
-pub async fn delete_coupon(ex: impl Executor<'_, Database = Any>, cart_id: &str, code: &str) -> Result<u64, sqlx::Error> {
+pub async fn delete_coupon(
+    ex: impl Executor<'_, Database = Any>,
+    cart_id: &str,
+    code: &str,
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM cart_coupons WHERE cart_id = $1 AND code_key = $2")
         .bind(cart_id)
         .bind(code.to_ascii_uppercase())

@@ -70,7 +70,12 @@ fn reasons(operation_id: &str) -> Option<&'static [A]> {
             &[Staff, NotFound, Conflict("`sku_taken`, `insufficient_stock` (with `available`)"), Db]
         }
         // A bearer token is optional on cart routes, but one that is sent must be valid.
-        "createCart" => &[Unauthorized("`unauthenticated`: an invalid or expired access token"), Forbidden("`account_disabled`"), PricingUnavailable, Db],
+        "createCart" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            PricingUnavailable,
+            Db,
+        ],
         "getMyCart" => &[Customer, PricingUnavailable, Db],
         "updateCart" => &[
             Unauthorized("`unauthenticated`: an invalid or expired access token"),
