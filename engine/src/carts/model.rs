@@ -72,3 +72,19 @@ pub struct PricedCartRead {
     /// Only in the answer that created a guest cart: the token is never stored or shown again.
     pub cart_token: Option<String>,
 }
+
+impl From<crate::accounts::model::Address> for CartAddress {
+    fn from(a: crate::accounts::model::Address) -> Self {
+        Self {
+            first_name: a.first_name,
+            last_name: a.last_name,
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            region: a.region,
+            postal_code: a.postal_code,
+            country: a.country,
+            phone: a.phone,
+        }
+    }
+}

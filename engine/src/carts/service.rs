@@ -1,6 +1,6 @@
 //! Cart rules: who owns a cart, what a line may hold, and the priced cart on every read.
 
-use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc};
 
 use commerce_pipeline::{CouponErrorCode, ShippingAddress};
 use subtle::ConstantTimeEq;
@@ -18,7 +18,6 @@ use crate::{
     config::CartsConfig,
     db::Db,
     ids::{is_id, new_id},
-    jobs::{Job, JobContext, JobReport},
     pricing::{
         PricingService, Purpose,
         cart_builder::{CartBuildError, CartBuilder, CartRequest, Limits, LineRequest},
@@ -388,48 +387,10 @@ impl CartService {
     }
 }
 
-impl From<crate::accounts::model::Address> for CartAddress {
-    fn from(a: crate::accounts::model::Address) -> Self {
-        Self {
-            first_name: a.first_name,
-            last_name: a.last_name,
-            line1: a.line1,
-            line2: a.line2,
-            city: a.city,
-            region: a.region,
-            postal_code: a.postal_code,
-            country: a.country,
-            phone: a.phone,
-        }
-    }
-}
-
 fn one() -> Quantity {
     Quantity::parse(1, 1).unwrap_or_else(|_| unreachable!("1 is within 1..=1"))
 }
 
 fn check_stock(wanted: i64, available: i64) -> Result<(), CartError> {
     if wanted > available { Err(CartError::InsufficientStock { available: available.max(0) }) } else { Ok(()) }
-}
-
-/// The `cart_cleanup` job: deletes carts idle for longer than `carts.ttl`.
-pub struct CartCleanupJob {
-    pub carts: Arc<CartService>,
-}
-
-impl Job for CartCleanupJob {
-    fn name(&self) -> &'static str {
-        "cart_cleanup"
-    }
-
-    fn interval(&self) -> Duration {
-        Duration::from_secs(3600)
-    }
-
-    fn run<'a>(&'a self, _ctx: &'a JobContext) -> Pin<Box<dyn Future<Output = anyhow::Result<JobReport>> + Send + 'a>> {
-        Box::pin(async move {
-            let removed = self.carts.purge_idle().await?;
-            Ok(JobReport { processed: removed, failed: 0 })
-        })
-    }
 }
