@@ -21,6 +21,7 @@ use crate::{
         cleanup::CleanupJob,
         reset::PasswordResetJob,
     },
+    carts::{CartCleanupJob, CartService, api::CartsApi},
     catalog::{
         categories::{
             CategoryService,
@@ -66,6 +67,7 @@ pub struct AppState {
     pub pricing: Arc<PricingService>,
     /// Variant ids to the pipeline's cart: the preview's path now, carts' and checkout's later.
     pub cart_builder: Arc<CartBuilder>,
+    pub carts: Arc<CartService>,
 }
 
 impl AppState {
@@ -110,6 +112,15 @@ impl AppState {
             changes.clone(),
         ));
         let cart_builder = Arc::new(CartBuilder::new(products.clone(), &config.store, clock.clone()));
+        let carts = Arc::new(CartService::new(
+            accounts.clone(),
+            db.clone(),
+            clock.clone(),
+            products.clone(),
+            cart_builder.clone(),
+            pricing.clone(),
+            config.carts.clone(),
+        ));
         let product_lists = Arc::new(ListCache::new(
             config.catalog.list_cache_ttl,
             config.catalog.list_cache_entries,
@@ -125,6 +136,7 @@ impl AppState {
             interval: config.jobs.poll_interval,
         }));
         jobs.register(Arc::new(CleanupJob { accounts: accounts.clone() }));
+        jobs.register(Arc::new(CartCleanupJob { carts: carts.clone() }));
         jobs.register(Arc::new(PasswordResetJob { accounts: accounts.clone(), interval: config.jobs.poll_interval }));
         Ok(Self {
             config: Arc::new(config),
@@ -139,6 +151,7 @@ impl AppState {
             plugins,
             pricing,
             cart_builder,
+            carts,
         })
     }
 }
@@ -152,6 +165,7 @@ type Apis = (
     AdminCategoriesApi,
     ProductsApi,
     AdminProductsApi,
+    CartsApi,
     AdminPricingApi,
     AdminPluginsApi,
     OpsApi,
@@ -167,6 +181,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
         AdminCategoriesApi { categories: state.categories.clone(), accounts: state.accounts.clone() },
         ProductsApi { products: state.products.clone(), cache: state.product_lists.clone() },
         AdminProductsApi { accounts: state.accounts.clone(), products: state.products.clone() },
+        CartsApi { accounts: state.accounts.clone(), carts: state.carts.clone() },
         AdminPricingApi {
             accounts: state.accounts.clone(),
             pricing: state.pricing.clone(),

@@ -33,6 +33,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod carts;
 pub mod catalog;
 pub mod cli;
 pub mod clock;

@@ -8,6 +8,7 @@ mod helpers;
 
 mod admin_customers;
 mod auth;
+mod carts;
 mod categories;
 mod cli;
 mod conventions;

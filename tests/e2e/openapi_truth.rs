@@ -179,11 +179,29 @@ async fn samples(walk: &mut Walk<'_>, staff: &str) {
     walk.call(M::POST, "/api/v1/admin/plugins/reload", Some(staff), None).await;
     let customer_path = format!("/api/v1/admin/customers/{user_id}");
     walk.call(M::PATCH, &customer_path, Some(staff), Some(json!({"active": true}))).await;
+    let cart = walk.call(M::POST, "/api/v1/carts", Some(&customer), None).await;
+    let cart_path = format!("/api/v1/carts/{}", str_of(&cart, "id"));
+    let saved = json!({"email": "truth@example.com", "shipping_address_id": address_path.rsplit('/').next()});
+    walk.call(M::PATCH, &cart_path, Some(&customer), Some(saved)).await;
+    // Above WELCOME10's ₹500 minimum, so the coupon is accepted.
+    let pricey = json!({"name": "Truth cart", "price": 60000, "sku": "TRUTH-C", "stock": 5});
+    let pricey = walk.call(M::POST, "/api/v1/admin/products", Some(staff), Some(pricey)).await;
+    let line = json!({"variant_id": str_of(&pricey["variants"][0], "id"), "quantity": 1});
+    let cart = walk.call(M::POST, &format!("{cart_path}/lines"), Some(&customer), Some(line)).await;
+    let line_path = format!("{cart_path}/lines/{}", str_of(&cart["lines"][0], "id"));
+    walk.call(M::PATCH, &line_path, Some(&customer), Some(json!({"quantity": 2}))).await;
+    walk.call(M::POST, &format!("{cart_path}/coupons"), Some(&customer), Some(json!({"code": "WELCOME10"}))).await;
+    walk.call(M::POST, &format!("{cart_path}/coupons"), Some(&customer), Some(json!({"code": "NOPE"}))).await;
+    walk.call(M::DELETE, &format!("{cart_path}/coupons/WELCOME10"), Some(&customer), None).await;
+    walk.call(M::DELETE, &line_path, Some(&customer), None).await;
+    walk.call(M::POST, "/api/v1/carts", None, None).await;
 
     let reads = [
         "/api/v1/me".to_owned(),
         "/api/v1/me/addresses".to_owned(),
         address_path.clone(),
+        "/api/v1/me/cart".to_owned(),
+        cart_path.clone(),
         "/api/v1/categories".to_owned(),
         "/api/v1/categories/t-shirts".to_owned(),
         "/api/v1/products".to_owned(),

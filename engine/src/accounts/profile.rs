@@ -68,6 +68,28 @@ impl AddressDraft {
 }
 
 impl AccountService {
+    /// An address checked as the address book checks it, without storing it (a cart's inline
+    /// shipping address).
+    pub fn validate_address(&self, draft: AddressDraft) -> Result<Address, AccountError> {
+        let now = self.clock.now_ms();
+        let blank = Address {
+            id: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            line1: String::new(),
+            line2: None,
+            city: String::new(),
+            region: None,
+            postal_code: String::new(),
+            country: String::new(),
+            phone: None,
+            is_default: false,
+            created_at: now,
+            updated_at: now,
+        };
+        draft.apply(blank, true)
+    }
+
     pub async fn profile(&self, caller: &Caller) -> Result<User, AccountError> {
         let row = store::user_by_id(self.db.pool(), &caller.user_id).await?.ok_or(AccountError::NotFound("user"))?;
         Ok(row.into_user())

@@ -227,6 +227,22 @@ fn dict_at_ref<'a>(tree: &'a Dict, path: &[String]) -> Option<&'a Dict> {
 
 #[cfg(test)]
 mod tests {
+    /// Guards the `[carts]` checks (issue 10): every bad value is reported, naming its key.
+    #[test]
+    fn bad_cart_limits_are_refused_naming_each_key() {
+        let error = super::load_from_str("[carts]\nttl = \"10s\"\nmax_lines = 0\nmax_line_quantity = 0\n")
+            .expect_err("refused");
+        let text = error.problems.join("\n");
+        for key in ["carts.ttl", "carts.max_lines", "carts.max_line_quantity"] {
+            assert!(text.contains(key), "{key} in {text}");
+        }
+        let defaults = super::load_from_str("").expect("defaults load");
+        assert_eq!(
+            (defaults.carts.ttl.as_secs(), defaults.carts.max_lines, defaults.carts.max_line_quantity),
+            (30 * 24 * 3600, 100, 100)
+        );
+    }
+
     #[test]
     fn secret_keys_are_recognised() {
         for key in

@@ -30,6 +30,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub store: StoreConfig,
     pub catalog: CatalogConfig,
+    pub carts: CartsConfig,
     pub jobs: JobsConfig,
     pub log: LogConfig,
     pub plugin_runtime: PluginRuntimeConfig,
@@ -211,6 +212,19 @@ pub struct CatalogConfig {
     pub list_cache_ttl: Duration,
     /// Most list pages kept in memory.
     pub list_cache_entries: usize,
+}
+
+/// `[carts]`: limits of a shopper's cart and how long an idle one is kept.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartsConfig {
+    /// A cart not changed for this long is deleted by the `cart_cleanup` job.
+    #[serde(with = "duration")]
+    pub ttl: Duration,
+    /// Most lines (distinct variants) on one cart.
+    pub max_lines: usize,
+    /// Most units of one variant on one cart.
+    pub max_line_quantity: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -37,6 +37,10 @@ impl Config {
         );
         check(self.database.max_connections >= 1, "database.max_connections", "must be at least 1");
 
+        check(self.carts.ttl.as_secs() >= 60, "carts.ttl", "must be at least 1m");
+        check((1..=1000).contains(&self.carts.max_lines), "carts.max_lines", "must be 1–1000");
+        check((1..=100_000).contains(&self.carts.max_line_quantity), "carts.max_line_quantity", "must be 1–100000");
+
         check(
             self.server.trust_forwarded_for.is_none(),
             "server.trust_forwarded_for",

@@ -34,6 +34,7 @@ pub const TAG_ORDER: &[&str] = &[
     "Account",
     "Categories",
     "Products",
+    "Cart",
     "Admin · Customers",
     "Admin · Categories",
     "Admin · Products",
@@ -51,7 +52,31 @@ pub const GUEST_SCHEMES: &[(&str, &str, &str)] = &[
 /// Operations a guest may call with a cart or order token instead of a bearer token:
 /// `(operationId, scheme)`. Carts and orders add their rows here (e.g. `("getCart",
 /// "CartToken")`); the poem-openapi derive cannot say "bearer or this header".
-pub const GUEST_TOKEN_OPERATIONS: &[(&str, &str)] = &[];
+pub const GUEST_TOKEN_OPERATIONS: &[(&str, &str)] = &[
+    ("getCart", "CartToken"),
+    ("updateCart", "CartToken"),
+    ("addCartLine", "CartToken"),
+    ("updateCartLine", "CartToken"),
+    ("removeCartLine", "CartToken"),
+    ("applyCartCoupon", "CartToken"),
+    ("removeCartCoupon", "CartToken"),
+];
+
+/// Operations whose handler reads `Authorization: Bearer` itself (it is optional, or one of two
+/// credentials, which the derive cannot say): `(operationId, anonymous callers allowed)`. They
+/// get the `BearerAuth` requirement here; with anonymous callers allowed, an empty requirement
+/// (`{}`) comes first.
+pub const HAND_READ_BEARER: &[(&str, bool)] = &[
+    ("createCart", true),
+    ("getMyCart", false),
+    ("getCart", false),
+    ("updateCart", false),
+    ("addCartLine", false),
+    ("updateCartLine", false),
+    ("removeCartLine", false),
+    ("applyCartCoupon", false),
+    ("removeCartCoupon", false),
+];
 
 /// The parameter poem-openapi appends to `Json<T>` and `PlainText<T>` media keys.
 const CHARSET: &str = "; charset=utf-8";
@@ -87,6 +112,16 @@ fn process_with(raw: &str, guest_tokens: &[(&str, &str)]) -> Value {
             let Some(operation) = operation.as_object_mut() else { continue };
             let id = operation.get("operationId").and_then(Value::as_str).unwrap_or_default().to_owned();
             let security = operation.entry("security").or_insert_with(|| json!([]));
+            for (_, anonymous) in HAND_READ_BEARER.iter().filter(|(op, _)| *op == id) {
+                if let Some(alternatives) = security.as_array_mut()
+                    && alternatives.is_empty()
+                {
+                    if *anonymous {
+                        alternatives.push(json!({}));
+                    }
+                    alternatives.push(json!({"BearerAuth": []}));
+                }
+            }
             for (_, scheme) in guest_tokens.iter().filter(|(op, _)| *op == id) {
                 // Alternatives: the bearer token (if any), or the guest token.
                 if let Some(alternatives) = security.as_array_mut() {

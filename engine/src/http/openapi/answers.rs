@@ -69,6 +69,45 @@ fn reasons(operation_id: &str) -> Option<&'static [A]> {
         "adminUpdateVariant" => {
             &[Staff, NotFound, Conflict("`sku_taken`, `insufficient_stock` (with `available`)"), Db]
         }
+        // A bearer token is optional on cart routes, but one that is sent must be valid.
+        "createCart" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            PricingUnavailable,
+            Db,
+        ],
+        "getMyCart" => &[Customer, PricingUnavailable, Db],
+        "updateCart" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            NotFound,
+            PricingUnavailable,
+            Db,
+        ],
+        "applyCartCoupon" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            NotFound,
+            Unprocessable("`coupon_unknown`; `coupon_ineligible` (with the plugin's `reason`)"),
+            PricingUnavailable,
+            Db,
+        ],
+        "getCart" | "removeCartLine" | "removeCartCoupon" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            NotFound,
+            PricingUnavailable,
+            Db,
+        ],
+        "addCartLine" | "updateCartLine" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            NotFound,
+            Conflict("`insufficient_stock` (with `available`)"),
+            Unprocessable("`validation_failed`: an unknown variant, a quantity out of range, too many lines"),
+            PricingUnavailable,
+            Db,
+        ],
         "adminPreviewPricing" => &[Staff, PricingUnavailable, Db],
         "adminListPlugins" => &[Staff, Db],
         "adminReloadPlugins" => &[

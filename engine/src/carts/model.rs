@@ -1,0 +1,90 @@
+//! Cart domain types.
+
+use std::collections::HashMap;
+
+use commerce_pipeline::PricedCart;
+
+use crate::pricing::cart_builder::LineInfo;
+
+/// Who is asking for a cart. Every cart route answers 404 unless this names the cart's owner.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A signed-in user (already authenticated): owns the cart whose `customer_id` is theirs.
+    User(String),
+    /// A guest's `X-Cart-Token`: owns the guest cart whose stored digest matches.
+    CartToken(String),
+    /// Neither: owns nothing.
+    Anonymous,
+}
+
+/// Why a line is shown with a notice instead of (or beside) its price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineNoticeKind {
+    /// The product was archived, the variant removed, or it is priced in another currency:
+    /// the line is not priced and blocks checkout until it is removed.
+    Unavailable,
+    /// Fewer units are in stock than the line holds.
+    InsufficientStock { available: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct LineNotice {
+    pub line_id: String,
+    pub variant_id: String,
+    pub kind: LineNoticeKind,
+}
+
+/// A cart's shipping address, kept on the cart as JSON text.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CartAddress {
+    pub first_name: String,
+    pub last_name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: String,
+    pub phone: Option<String>,
+}
+
+/// Where the shipping address of a `PATCH` comes from.
+#[derive(Debug)]
+pub enum AddressChoice {
+    Inline(crate::accounts::profile::AddressDraft),
+    /// One of the signed-in customer's own addresses (copied onto the cart).
+    Saved(String),
+}
+
+/// A cart priced for display.
+pub struct PricedCartRead {
+    pub id: String,
+    pub email: Option<String>,
+    pub shipping_address: Option<CartAddress>,
+    pub priced: PricedCart,
+    /// What the API shows of each priced line, by the pipeline's line id.
+    pub info: HashMap<String, LineInfo>,
+    /// The pipeline's line id → the stored line's id (the one the line routes take).
+    pub line_ids: HashMap<String, String>,
+    pub line_notices: Vec<LineNotice>,
+    pub pricing_version: String,
+    /// Only in the answer that created a guest cart: the token is never stored or shown again.
+    pub cart_token: Option<String>,
+}
+
+impl From<crate::accounts::model::Address> for CartAddress {
+    fn from(a: crate::accounts::model::Address) -> Self {
+        Self {
+            first_name: a.first_name,
+            last_name: a.last_name,
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            region: a.region,
+            postal_code: a.postal_code,
+            country: a.country,
+            phone: a.phone,
+        }
+    }
+}

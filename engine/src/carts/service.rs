@@ -1,0 +1,396 @@
+//! Cart rules: who owns a cart, what a line may hold, and the priced cart on every read.
+
+use std::{collections::HashMap, sync::Arc};
+
+use commerce_pipeline::{CouponErrorCode, ShippingAddress};
+use subtle::ConstantTimeEq;
+
+use super::{
+    error::CartError,
+    model::{AddressChoice, CartAddress, Credential, LineNotice, LineNoticeKind, PricedCartRead},
+    store::{self, CartRow},
+};
+use crate::{
+    accounts::tokens::{digest, new_opaque_token},
+    accounts::{AccountError, AccountService, Caller, model::Email},
+    catalog::products::ProductService,
+    clock::SharedClock,
+    config::CartsConfig,
+    db::Db,
+    ids::{is_id, new_id},
+    pricing::{
+        PricingService, Purpose,
+        cart_builder::{CartBuildError, CartBuilder, CartRequest, Limits, LineRequest},
+        model::Quantity,
+    },
+    validation::FieldProblem,
+};
+
+/// Longest coupon code (as the preview).
+const MAX_CODE_LEN: usize = 64;
+
+pub struct CartService {
+    accounts: Arc<AccountService>,
+    db: Db,
+    clock: SharedClock,
+    products: Arc<ProductService>,
+    builder: Arc<CartBuilder>,
+    pricing: Arc<PricingService>,
+    config: CartsConfig,
+}
+
+impl CartService {
+    pub fn new(
+        accounts: Arc<AccountService>,
+        db: Db,
+        clock: SharedClock,
+        products: Arc<ProductService>,
+        builder: Arc<CartBuilder>,
+        pricing: Arc<PricingService>,
+        config: CartsConfig,
+    ) -> Self {
+        Self { accounts, db, clock, products, builder, pricing, config }
+    }
+
+    /// A guest gets a new cart and its token (shown once); a signed-in user gets their one
+    /// active cart, created on demand.
+    #[tracing::instrument(skip_all)]
+    pub async fn create(&self, user: Option<&str>) -> Result<PricedCartRead, CartError> {
+        let now = self.clock.now_ms();
+        let Some(user) = user else {
+            let id = new_id("cart");
+            let token = new_opaque_token("ct");
+            store::insert_guest_cart(self.db.pool(), &id, &digest(&token), now).await?;
+            let row = CartRow { id, customer_id: None, token_hash: None, email: None, shipping_address: None };
+            let mut read = self.read(&row, None).await?;
+            read.cart_token = Some(token);
+            return Ok(read);
+        };
+        self.customer_cart(user).await
+    }
+
+    /// `GET /me/cart`: the user's active cart, created on demand.
+    pub async fn customer_cart(&self, user: &str) -> Result<PricedCartRead, CartError> {
+        let row = match store::active_cart_of(self.db.pool(), user).await? {
+            Some(row) => row,
+            None => {
+                let now = self.clock.now_ms();
+                store::insert_customer_cart(self.db.pool(), &new_id("cart"), user, now).await?;
+                // Whoever won a concurrent first insert, this is now the one active cart.
+                store::active_cart_of(self.db.pool(), user).await?.ok_or(CartError::NotFound)?
+            }
+        };
+        self.read(&row, Some(user.to_owned())).await
+    }
+
+    pub async fn get(&self, who: &Credential, id: &str) -> Result<PricedCartRead, CartError> {
+        let row = self.owned(who, id).await?;
+        self.read(&row, row.customer_id.clone()).await
+    }
+
+    /// Adds `quantity` units of a variant; a variant already on the cart adds to its line.
+    #[tracing::instrument(skip_all, fields(cart = id))]
+    pub async fn add_line(
+        &self,
+        who: &Credential,
+        id: &str,
+        variant_id: &str,
+        quantity: i64,
+    ) -> Result<PricedCartRead, CartError> {
+        let max = self.config.max_line_quantity;
+        let quantity = Quantity::parse(quantity, max).map_err(|e| CartError::field("quantity", e.to_string()))?;
+        let row = self.owned(who, id).await?;
+        let variants = self.products.variants_for_pricing(&[variant_id]).await?;
+        let variant = variants
+            .get(variant_id)
+            .ok_or_else(|| CartError::field("variant_id", "is not a variant of an active product"))?;
+        let mut tx = self.db.begin().await?;
+        let lines = store::lines(&mut *tx, id).await?;
+        let now = self.clock.now_ms();
+        match lines.iter().find(|l| l.variant_id == variant_id) {
+            Some(line) => {
+                let total = Quantity::parse(line.quantity, u32::MAX)
+                    .ok()
+                    .and_then(|q| q.checked_add(quantity, max))
+                    .ok_or_else(|| CartError::field("quantity", format!("a line holds at most {max} units")))?;
+                check_stock(i64::from(total.get()), variant.stock)?;
+                store::set_quantity(&mut *tx, id, &line.id, i64::from(total.get())).await?;
+            }
+            None => {
+                if lines.len() >= self.config.max_lines {
+                    let max_lines = self.config.max_lines;
+                    return Err(CartError::field("variant_id", format!("a cart has at most {max_lines} lines")));
+                }
+                check_stock(i64::from(quantity.get()), variant.stock)?;
+                store::insert_line(&mut *tx, &new_id("line"), id, variant_id, i64::from(quantity.get()), now).await?;
+            }
+        }
+        store::touch(&mut *tx, id, now).await?;
+        tx.commit().await?;
+        self.read(&row, row.customer_id.clone()).await
+    }
+
+    /// Sets a line's quantity; 0 removes the line.
+    pub async fn set_line(
+        &self,
+        who: &Credential,
+        id: &str,
+        line_id: &str,
+        quantity: i64,
+    ) -> Result<PricedCartRead, CartError> {
+        if quantity == 0 {
+            return self.remove_line(who, id, line_id).await;
+        }
+        let max = self.config.max_line_quantity;
+        let quantity =
+            Quantity::parse(quantity, max).map_err(|_| CartError::field("quantity", format!("must be 0–{max}")))?;
+        let row = self.owned(who, id).await?;
+        let lines = store::lines(self.db.pool(), id).await?;
+        let line = lines.iter().find(|l| l.id == line_id).ok_or(CartError::LineNotFound)?;
+        // A variant that is gone can only be removed, not changed.
+        let variants = self.products.variants_for_pricing(&[line.variant_id.as_str()]).await?;
+        let variant = variants
+            .get(&line.variant_id)
+            .ok_or_else(|| CartError::field("quantity", "the variant is no longer sold; remove the line"))?;
+        check_stock(i64::from(quantity.get()), variant.stock)?;
+        let mut tx = self.db.begin().await?;
+        if store::set_quantity(&mut *tx, id, line_id, i64::from(quantity.get())).await? == 0 {
+            return Err(CartError::LineNotFound);
+        }
+        store::touch(&mut *tx, id, self.clock.now_ms()).await?;
+        tx.commit().await?;
+        self.read(&row, row.customer_id.clone()).await
+    }
+
+    pub async fn remove_line(&self, who: &Credential, id: &str, line_id: &str) -> Result<PricedCartRead, CartError> {
+        let row = self.owned(who, id).await?;
+        let mut tx = self.db.begin().await?;
+        if store::delete_line(&mut *tx, id, line_id).await? == 0 {
+            return Err(CartError::LineNotFound);
+        }
+        store::touch(&mut *tx, id, self.clock.now_ms()).await?;
+        tx.commit().await?;
+        self.read(&row, row.customer_id.clone()).await
+    }
+
+    /// Sets the email and/or the shipping address (checked as the address book checks one, or
+    /// copied from the customer's own saved address).
+    #[tracing::instrument(skip_all, fields(cart = id))]
+    pub async fn update(
+        &self,
+        who: &Credential,
+        id: &str,
+        email: Option<&str>,
+        address: Option<AddressChoice>,
+    ) -> Result<PricedCartRead, CartError> {
+        let row = self.owned(who, id).await?;
+        let email = email.map(|e| Email::parse(e).map_err(|message| CartError::field("email", message))).transpose()?;
+        let address = match address {
+            None => None,
+            Some(AddressChoice::Inline(draft)) => {
+                let checked = self.accounts.validate_address(draft).map_err(|e| match e {
+                    AccountError::Validation(problems) => CartError::Validation(
+                        problems
+                            .into_iter()
+                            .map(|p| FieldProblem::new(format!("shipping_address.{}", p.field), p.message))
+                            .collect(),
+                    ),
+                    other => other.into(),
+                })?;
+                Some(CartAddress::from(checked))
+            }
+            Some(AddressChoice::Saved(address_id)) => {
+                let not_yours = || CartError::field("shipping_address_id", "is not one of your addresses");
+                let user = row.customer_id.clone().ok_or_else(not_yours)?;
+                let caller = Caller { user_id: user, role: crate::accounts::model::Role::Customer };
+                let saved = match self.accounts.address(&caller, &address_id).await {
+                    Ok(saved) => saved,
+                    Err(AccountError::NotFound(_)) => return Err(not_yours()),
+                    Err(other) => return Err(other.into()),
+                };
+                Some(CartAddress::from(saved))
+            }
+        };
+        let json = address
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| CartError::Db(sqlx::Error::Encode(Box::new(e))))?;
+        store::set_details(self.db.pool(), id, email.as_ref().map(Email::as_str), json.as_deref(), self.clock.now_ms())
+            .await?;
+        let row = self.owned(who, id).await?;
+        self.read(&row, row.customer_id.clone()).await
+    }
+
+    /// Applies a coupon code when the chain accepts it for this cart. A code already on the
+    /// cart (in any case) changes nothing.
+    #[tracing::instrument(skip_all, fields(cart = id))]
+    pub async fn apply_coupon(&self, who: &Credential, id: &str, code: &str) -> Result<PricedCartRead, CartError> {
+        let code = code.trim();
+        if code.is_empty() || code.len() > MAX_CODE_LEN || code.chars().any(char::is_control) {
+            return Err(CartError::field("code", format!("must be 1–{MAX_CODE_LEN} printable characters")));
+        }
+        let row = self.owned(who, id).await?;
+        let mut codes = store::coupons(self.db.pool(), id).await?;
+        if codes.iter().any(|c| c.eq_ignore_ascii_case(code)) {
+            return self.price(&row, row.customer_id.clone(), codes).await;
+        }
+        codes.push(code.to_owned());
+        let read = self.price(&row, row.customer_id.clone(), codes).await?;
+        let verdict = read.priced.coupons().iter().find(|c| c.code.eq_ignore_ascii_case(code));
+        match verdict {
+            Some(v) if v.accepted => {}
+            Some(v) if v.error_code == Some(CouponErrorCode::Ineligible) => {
+                return Err(CartError::CouponIneligible {
+                    reason: v.reason.clone().unwrap_or_else(|| "this code does not apply to this cart".to_owned()),
+                    plugin: v.plugin.clone(),
+                });
+            }
+            _ => return Err(CartError::CouponUnknown),
+        }
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now_ms();
+        store::insert_coupon(&mut *tx, id, code, now).await?;
+        store::touch(&mut *tx, id, now).await?;
+        tx.commit().await?;
+        Ok(read)
+    }
+
+    pub async fn remove_coupon(&self, who: &Credential, id: &str, code: &str) -> Result<PricedCartRead, CartError> {
+        let row = self.owned(who, id).await?;
+        let mut tx = self.db.begin().await?;
+        if store::delete_coupon(&mut *tx, id, code.trim()).await? == 0 {
+            return Err(CartError::CouponNotOnCart);
+        }
+        store::touch(&mut *tx, id, self.clock.now_ms()).await?;
+        tx.commit().await?;
+        self.read(&row, row.customer_id.clone()).await
+    }
+
+    /// For the `cart_cleanup` job: deletes carts idle for longer than `carts.ttl`.
+    pub async fn purge_idle(&self) -> Result<u64, sqlx::Error> {
+        let ttl = i64::try_from(self.config.ttl.as_millis()).unwrap_or(i64::MAX);
+        store::delete_idle(self.db.pool(), self.clock.now_ms().saturating_sub(ttl)).await
+    }
+
+    /// The active cart `id` if `who` owns it; otherwise `NotFound`, whatever the reason, so a
+    /// caller cannot tell someone else's cart from no cart.
+    async fn owned(&self, who: &Credential, id: &str) -> Result<CartRow, CartError> {
+        if !is_id(id, "cart") {
+            return Err(CartError::NotFound);
+        }
+        let row = store::active_cart(self.db.pool(), id).await?.ok_or(CartError::NotFound)?;
+        let owns = match (who, &row.customer_id, &row.token_hash) {
+            (Credential::User(user), Some(owner), _) => user == owner,
+            (Credential::CartToken(token), None, Some(hash)) => {
+                bool::from(digest(token).as_bytes().ct_eq(hash.as_bytes()))
+            }
+            _ => false,
+        };
+        if owns { Ok(row) } else { Err(CartError::NotFound) }
+    }
+
+    /// Prices the stored lines for display. Lines that cannot be priced any more (archived
+    /// product, removed variant) stay on the cart and are named in notices instead of failing
+    /// the read; so are lines holding more than is in stock.
+    async fn read(&self, row: &CartRow, customer: Option<String>) -> Result<PricedCartRead, CartError> {
+        let coupons = store::coupons(self.db.pool(), &row.id).await?;
+        self.price(row, customer, coupons).await
+    }
+
+    /// Prices the cart's stored lines with `coupon_codes`.
+    async fn price(
+        &self,
+        row: &CartRow,
+        customer: Option<String>,
+        coupon_codes: Vec<String>,
+    ) -> Result<PricedCartRead, CartError> {
+        let stored = store::lines(self.db.pool(), &row.id).await?;
+        let address: Option<CartAddress> = row
+            .shipping_address
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| CartError::Db(sqlx::Error::Decode(Box::new(e))))?;
+        let shipping = address.as_ref().map(|a| ShippingAddress {
+            country: a.country.clone(),
+            region: a.region.as_ref().map(|r| r.trim().to_uppercase()),
+            postal_code: Some(a.postal_code.clone()),
+        });
+        let mut notices = Vec::new();
+        let mut keep: Vec<&store::LineRow> = stored.iter().collect();
+        let limits = Limits { max_lines: stored.len().max(1), max_quantity: u32::MAX };
+        let built = loop {
+            let request = CartRequest {
+                lines: keep
+                    .iter()
+                    .map(|l| LineRequest {
+                        variant_id: l.variant_id.clone(),
+                        // Stored quantities were checked on the way in.
+                        quantity: Quantity::parse(l.quantity, u32::MAX).unwrap_or_else(|_| one()),
+                    })
+                    .collect(),
+                customer_id: customer.clone(),
+                coupon_codes: coupon_codes.clone(),
+                shipping: shipping.clone(),
+                ..CartRequest::default()
+            };
+            match self.builder.build(request, limits).await {
+                Ok(built) => break built,
+                Err(CartBuildError::BadLines(bad)) => {
+                    // Unknown variant or another currency; repeated variants cannot occur
+                    // (one line per variant), so every bad line is one that cannot be sold.
+                    let gone: Vec<usize> = bad.iter().map(|b| b.index).collect();
+                    for index in gone.iter().rev() {
+                        let line = keep.remove(*index);
+                        notices.push(LineNotice {
+                            line_id: line.id.clone(),
+                            variant_id: line.variant_id.clone(),
+                            kind: LineNoticeKind::Unavailable,
+                        });
+                    }
+                }
+                Err(error @ CartBuildError::TooManyLines { .. }) => {
+                    return Err(CartError::field("lines", error.to_string()));
+                }
+                Err(CartBuildError::Products(e)) => return Err(e.into()),
+            }
+        };
+        let by_variant: HashMap<&str, &store::LineRow> = keep.iter().map(|l| (l.variant_id.as_str(), *l)).collect();
+        let mut line_ids = HashMap::new();
+        for (pipeline_id, info) in &built.lines {
+            if let Some(line) = by_variant.get(info.variant_id.as_str()) {
+                line_ids.insert(pipeline_id.clone(), line.id.clone());
+                let available = built.variants.get(&info.variant_id).map_or(0, |v| v.stock);
+                if available < line.quantity {
+                    notices.push(LineNotice {
+                        line_id: line.id.clone(),
+                        variant_id: line.variant_id.clone(),
+                        kind: LineNoticeKind::InsufficientStock { available },
+                    });
+                }
+            }
+        }
+        let set = self.pricing.plugins().current();
+        let priced = self.pricing.price_with(&set, &built.cart, Purpose::Display).await?;
+        Ok(PricedCartRead {
+            id: row.id.clone(),
+            email: row.email.clone(),
+            shipping_address: address,
+            priced,
+            info: built.lines,
+            line_ids,
+            line_notices: notices,
+            pricing_version: set.version.clone(),
+            cart_token: None,
+        })
+    }
+}
+
+fn one() -> Quantity {
+    Quantity::parse(1, 1).unwrap_or_else(|_| unreachable!("1 is within 1..=1"))
+}
+
+fn check_stock(wanted: i64, available: i64) -> Result<(), CartError> {
+    if wanted > available { Err(CartError::InsufficientStock { available: available.max(0) }) } else { Ok(()) }
+}
