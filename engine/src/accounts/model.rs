@@ -163,6 +163,27 @@ pub struct Address {
     pub updated_at: i64,
 }
 
+impl Address {
+    /// An empty address that a draft fills in (`AddressDraft::apply` checks every field).
+    pub fn blank(id: String, now: i64) -> Self {
+        Self {
+            id,
+            first_name: String::new(),
+            last_name: String::new(),
+            line1: String::new(),
+            line2: None,
+            city: String::new(),
+            region: None,
+            postal_code: String::new(),
+            country: String::new(),
+            phone: None,
+            is_default: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Exposes a password for hashing only; keeps call sites greppable.
 pub fn expose(secret: &SecretString) -> &[u8] {
     secret.expose_secret().as_bytes()

@@ -72,21 +72,7 @@ impl AccountService {
     /// shipping address).
     pub fn validate_address(&self, draft: AddressDraft) -> Result<Address, AccountError> {
         let now = self.clock.now_ms();
-        let blank = Address {
-            id: String::new(),
-            first_name: String::new(),
-            last_name: String::new(),
-            line1: String::new(),
-            line2: None,
-            city: String::new(),
-            region: None,
-            postal_code: String::new(),
-            country: String::new(),
-            phone: None,
-            is_default: false,
-            created_at: now,
-            updated_at: now,
-        };
+        let blank = Address::blank(String::new(), now);
         draft.apply(blank, true)
     }
 
@@ -130,21 +116,7 @@ impl AccountService {
     /// Adds an address. The first one becomes the default; a new default replaces the old one.
     pub async fn add_address(&self, caller: &Caller, draft: AddressDraft) -> Result<Address, AccountError> {
         let now = self.clock.now_ms();
-        let blank = Address {
-            id: new_id("addr"),
-            first_name: String::new(),
-            last_name: String::new(),
-            line1: String::new(),
-            line2: None,
-            city: String::new(),
-            region: None,
-            postal_code: String::new(),
-            country: String::new(),
-            phone: None,
-            is_default: false,
-            created_at: now,
-            updated_at: now,
-        };
+        let blank = Address::blank(new_id("addr"), now);
         let mut address = draft.apply(blank, true)?;
         let mut tx = self.db.begin().await?;
         let existing = address_store::count(&mut *tx, &caller.user_id).await?;
