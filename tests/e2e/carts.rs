@@ -183,6 +183,24 @@ async fn lines_hold_live_variants_within_the_quantity_stock_and_line_limits() {
     assert_eq!(short.body["available"], 3);
 }
 
+/// Guards: concurrent adds of one variant to one cart all count (one line, quantities summed,
+/// no lost update, no 5xx from the (cart, variant) unique index on PostgreSQL).
+#[tokio::test]
+async fn concurrent_adds_of_one_variant_make_one_line_holding_every_unit() {
+    let app = spawn_app().await;
+    let staff = app.staff().await;
+    let mug = id(&simple_product(&app, &staff.access, "Mug", 10_000, 150).await["variants"][0]);
+    let (cart, token) = guest_cart(&app).await;
+    let adds = (0..10).map(|_| add_line(&app, &cart, &token, &mug, 1));
+    for answer in futures_join_all(adds).await {
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+    let read = call(&app, Method::GET, &format!("{CARTS}/{cart}"), None, Some(&token), None).await;
+    let lines = read.body["lines"].as_array().expect("lines");
+    assert_eq!(lines.len(), 1, "{}", read.text);
+    assert_eq!(lines[0]["quantity"], 10, "{}", read.text);
+}
+
 /// Guards: a line whose product was archived, or whose stock fell below its quantity, stays on
 /// the cart with a notice naming it, and the read still answers 200.
 #[tokio::test]

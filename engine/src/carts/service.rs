@@ -105,6 +105,8 @@ impl CartService {
             .get(variant_id)
             .ok_or_else(|| CartError::field("variant_id", "is not a variant of an active product"))?;
         let mut tx = self.db.begin().await?;
+        // Read-then-write (merge into an existing line, the line count): one at a time per cart.
+        store::lock_cart(&mut tx, id).await?;
         let lines = store::lines(&mut *tx, id).await?;
         let now = self.clock.now_ms();
         match lines.iter().find(|l| l.variant_id == variant_id) {

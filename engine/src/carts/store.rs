@@ -11,6 +11,16 @@ pub struct CartRow {
     pub shipping_address: Option<String>,
 }
 
+/// Holds the cart's row for the rest of the caller's transaction, so two line changes on one
+/// cart (read the lines, then add or count) run one after the other: on PostgreSQL a row lock;
+/// SQLite needs none (`Db::begin`'s `BEGIN IMMEDIATE` holds the database's write lock).
+pub async fn lock_cart(tx: &mut crate::db::Tx, cart_id: &str) -> Result<(), sqlx::Error> {
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT id FROM carts WHERE id = $1 FOR UPDATE").bind(cart_id).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct LineRow {
     pub id: String,
