@@ -31,6 +31,8 @@ pub struct Config {
     pub store: StoreConfig,
     pub catalog: CatalogConfig,
     pub carts: CartsConfig,
+    pub orders: OrdersConfig,
+    pub payments: PaymentsConfig,
     pub jobs: JobsConfig,
     pub log: LogConfig,
     pub plugin_runtime: PluginRuntimeConfig,
@@ -202,6 +204,9 @@ pub struct StoreConfig {
     pub origin_region: Option<String>,
     /// Whether catalogue prices already include tax.
     pub prices_include_tax: bool,
+    /// The storefront page of an order, linked from order mails: `{id}`, and `{token}` for a
+    /// guest's order token (empty for a customer).
+    pub order_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -225,6 +230,34 @@ pub struct CartsConfig {
     pub max_lines: usize,
     /// Most units of one variant on one cart.
     pub max_line_quantity: u32,
+}
+
+/// `[orders]`: how many unpaid orders one shopper may hold, and how long one waits for payment.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersConfig {
+    /// Most `pending_payment` orders per customer or guest email.
+    pub max_unpaid: u32,
+    /// An unpaid order (not `manual`) is cancelled this long after checkout.
+    #[serde(with = "duration")]
+    pub payment_timeout: Duration,
+}
+
+/// `[payments]`: the providers checkout accepts and their settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentsConfig {
+    /// Provider names checkout accepts, e.g. `["manual"]`.
+    pub providers: Vec<String>,
+    pub manual: ManualPaymentConfig,
+}
+
+/// `[payments.manual]`: bank transfer or cash on delivery; staff mark such orders paid.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManualPaymentConfig {
+    /// What the shopper is told to do (the session's instructions).
+    pub instructions: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

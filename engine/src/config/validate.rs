@@ -116,6 +116,18 @@ impl Config {
             check(!self.mail.smtp.host.is_empty(), "mail.smtp.host", "must be set for the smtp transport");
         }
 
+        check(self.store.order_url.contains("{id}"), "store.order_url", "must contain the placeholder {id}");
+        check(self.orders.max_unpaid >= 1, "orders.max_unpaid", "must be at least 1");
+        check(self.orders.payment_timeout.as_secs() >= 60, "orders.payment_timeout", "must be at least 1m");
+        check(!self.payments.providers.is_empty(), "payments.providers", "must name at least one provider");
+        for (i, provider) in self.payments.providers.iter().enumerate() {
+            // Only the built-in provider exists until gateway plugins plug in behind the same seam.
+            check(
+                provider == "manual",
+                &format!("payments.providers[{i}]"),
+                "is not a known payment provider (built in: `manual`)",
+            );
+        }
         let country = &self.store.origin_country;
         check(
             country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()),
