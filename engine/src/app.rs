@@ -45,6 +45,12 @@ use crate::{
     mail::{job::MailJob, transport::Mailer},
     metrics::Metrics,
     ops::OpsApi,
+    orders::{
+        OrderService,
+        api::{checkout::CheckoutApi, storefront::OrdersApi},
+        service::{OrderDeps, OrderHistory},
+    },
+    payments::PaymentProviders,
     plugins::{PluginRegistry, ReloadSource, api::AdminPluginsApi},
     pricing::{PricingService, api::AdminPricingApi, cart_builder::CartBuilder},
 };
@@ -68,6 +74,7 @@ pub struct AppState {
     /// Variant ids to the pipeline's cart: the preview's path now, carts' and checkout's later.
     pub cart_builder: Arc<CartBuilder>,
     pub carts: Arc<CartService>,
+    pub orders: Arc<OrderService>,
 }
 
 impl AppState {
@@ -111,6 +118,7 @@ impl AppState {
             config.store.currency.to_string(),
             changes.clone(),
         ));
+        let history = Arc::new(OrderHistory::new(db.clone()));
         let cart_builder = Arc::new(CartBuilder::new(products.clone(), &config.store, clock.clone()));
         let carts = Arc::new(CartService::new(
             accounts.clone(),
@@ -119,8 +127,20 @@ impl AppState {
             products.clone(),
             cart_builder.clone(),
             pricing.clone(),
+            history.clone(),
             config.carts.clone(),
         ));
+        let orders = Arc::new(OrderService::new(OrderDeps {
+            db: db.clone(),
+            clock: clock.clone(),
+            carts: carts.clone(),
+            products: products.clone(),
+            builder: cart_builder.clone(),
+            pricing: pricing.clone(),
+            providers: PaymentProviders::from_config(&config.payments),
+            config: config.orders.clone(),
+            store_config: config.store.clone(),
+        }));
         let product_lists = Arc::new(ListCache::new(
             config.catalog.list_cache_ttl,
             config.catalog.list_cache_entries,
@@ -152,6 +172,7 @@ impl AppState {
             pricing,
             cart_builder,
             carts,
+            orders,
         })
     }
 }
@@ -166,6 +187,8 @@ type Apis = (
     ProductsApi,
     AdminProductsApi,
     CartsApi,
+    CheckoutApi,
+    OrdersApi,
     AdminPricingApi,
     AdminPluginsApi,
     OpsApi,
@@ -182,6 +205,8 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
         ProductsApi { products: state.products.clone(), cache: state.product_lists.clone() },
         AdminProductsApi { accounts: state.accounts.clone(), products: state.products.clone() },
         CartsApi { accounts: state.accounts.clone(), carts: state.carts.clone() },
+        CheckoutApi { accounts: state.accounts.clone(), orders: state.orders.clone() },
+        OrdersApi { accounts: state.accounts.clone(), orders: state.orders.clone() },
         AdminPricingApi {
             accounts: state.accounts.clone(),
             pricing: state.pricing.clone(),
@@ -233,6 +258,7 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint<Output = poem::Response> 
         .nest("/docs", Route::new().at("/", make_sync(move |_| Html(docs.clone()))))
         .nest("/", api)
         .with(names)
+        .with(crate::http::replay::MarkReplays)
         .with(BodyLimit(config.body_limit))
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(Observe { metrics: state.metrics.clone(), trusted_proxies: TrustedProxies::new(&config.trusted_proxies) })

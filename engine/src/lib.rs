@@ -45,6 +45,8 @@ pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod ops;
+pub mod orders;
+pub mod payments;
 pub mod plugins;
 pub mod pricing;
 pub mod seed;

@@ -10,6 +10,8 @@ mod admin_customers;
 mod auth;
 mod carts;
 mod categories;
+mod checkout;
+mod checkout_races;
 mod cli;
 mod conventions;
 mod corrupt_rows;

@@ -20,4 +20,4 @@ pub use error::AccountError;
 pub use service::{AccountService, Caller, Session};
 /// The store functions other domains call inside their own transaction.
 #[cfg_attr(not(test), expect(unused_imports, reason = "the seam checkout will use (issue 10)"))]
-pub(crate) use store::read_user;
+pub(crate) use store::{ensure_secret, read_user};

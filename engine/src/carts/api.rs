@@ -175,20 +175,7 @@ impl CartsApi {
                     "give shipping_address or shipping_address_id, not both",
                 ));
             }
-            (Some(a), None) => Some(AddressChoice::Inline(AddressDraft {
-                first_name: Some(a.first_name.into()),
-                last_name: Some(a.last_name.into()),
-                line1: Some(a.line1.into()),
-                line2: Some(a.line2.map(Into::into)),
-                city: Some(a.city.into()),
-                region: Some(a.region.map(Into::into)),
-                postal_code: Some(a.postal_code.into()),
-                country: Some(a.country.into()),
-                phone: Some(a.phone.map(Into::into)),
-                is_default: None,
-            })),
-            (None, Some(saved)) => Some(AddressChoice::Saved(saved.into())),
-            (None, None) => None,
+            (inline, saved) => address_choice(inline, saved),
         };
         let email = body.email.map(String::from);
         Ok(Json(view(self.carts.update(&who, &id.0, email.as_deref(), address).await?)))
@@ -275,10 +262,27 @@ impl CartsApi {
     }
 }
 
-fn bearer(req: &Request) -> Option<&str> {
-    let value = req.header("Authorization")?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+use crate::http::security::bearer_token as bearer;
+
+/// The address a body gives: inline or one of the customer's saved ones (the caller has refused
+/// both at once).
+pub fn address_choice(inline: Option<CartAddressInput>, saved: Option<Text>) -> Option<AddressChoice> {
+    match (inline, saved) {
+        (Some(a), _) => Some(AddressChoice::Inline(AddressDraft {
+            first_name: Some(a.first_name.into()),
+            last_name: Some(a.last_name.into()),
+            line1: Some(a.line1.into()),
+            line2: Some(a.line2.map(Into::into)),
+            city: Some(a.city.into()),
+            region: Some(a.region.map(Into::into)),
+            postal_code: Some(a.postal_code.into()),
+            country: Some(a.country.into()),
+            phone: Some(a.phone.map(Into::into)),
+            is_default: None,
+        })),
+        (None, Some(saved)) => Some(AddressChoice::Saved(saved.into())),
+        (None, None) => None,
+    }
 }
 
 fn view(read: PricedCartRead) -> CartView {
@@ -321,7 +325,7 @@ fn view(read: PricedCartRead) -> CartView {
     }
 }
 
-fn address_view(a: CartAddress) -> CartAddressView {
+pub fn address_view(a: CartAddress) -> CartAddressView {
     CartAddressView {
         first_name: a.first_name,
         last_name: a.last_name,

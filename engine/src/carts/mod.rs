@@ -8,6 +8,8 @@ pub mod service;
 mod store;
 
 pub use service::CartService;
+/// The transaction seam checkout uses (see `lib.rs`).
+pub(crate) use store::{convert_cart, coupons as cart_coupons, lines as cart_lines, lock_cart};
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 

@@ -57,6 +57,17 @@ pub enum AddressChoice {
     Saved(String),
 }
 
+/// A cart as checkout starts from it (its lines and coupons are read inside checkout).
+#[derive(Debug, Clone)]
+pub struct CheckoutCart {
+    pub id: String,
+    pub customer_id: Option<String>,
+    /// False once converted into an order or merged into a customer's cart.
+    pub active: bool,
+    pub email: Option<String>,
+    pub shipping_address: Option<CartAddress>,
+}
+
 /// A cart priced for display.
 pub struct PricedCartRead {
     pub id: String,

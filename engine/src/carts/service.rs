@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use super::{
     error::CartError,
-    model::{AddressChoice, CartAddress, Credential, LineNotice, LineNoticeKind, PricedCartRead},
+    model::{AddressChoice, CartAddress, CheckoutCart, Credential, LineNotice, LineNoticeKind, PricedCartRead},
     store::{self, CartRow},
 };
 use crate::{
@@ -21,6 +21,7 @@ use crate::{
     pricing::{
         PricingService, Purpose,
         cart_builder::{CartBuildError, CartBuilder, CartRequest, Limits, LineRequest},
+        history::HistorySource,
         model::Quantity,
     },
     validation::FieldProblem,
@@ -36,6 +37,7 @@ pub struct CartService {
     products: Arc<ProductService>,
     builder: Arc<CartBuilder>,
     pricing: Arc<PricingService>,
+    history: Arc<dyn HistorySource>,
     config: CartsConfig,
 }
 
@@ -47,9 +49,10 @@ impl CartService {
         products: Arc<ProductService>,
         builder: Arc<CartBuilder>,
         pricing: Arc<PricingService>,
+        history: Arc<dyn HistorySource>,
         config: CartsConfig,
     ) -> Self {
-        Self { accounts, db, clock, products, builder, pricing, config }
+        Self { accounts, db, clock, products, builder, pricing, history, config }
     }
 
     /// A guest gets a new cart and its token (shown once); a signed-in user gets their one
@@ -189,29 +192,7 @@ impl CartService {
         let email = email.map(|e| Email::parse(e).map_err(|message| CartError::field("email", message))).transpose()?;
         let address = match address {
             None => None,
-            Some(AddressChoice::Inline(draft)) => {
-                let checked = self.accounts.validate_address(draft).map_err(|e| match e {
-                    AccountError::Validation(problems) => CartError::Validation(
-                        problems
-                            .into_iter()
-                            .map(|p| FieldProblem::new(format!("shipping_address.{}", p.field), p.message))
-                            .collect(),
-                    ),
-                    other => other.into(),
-                })?;
-                Some(CartAddress::from(checked))
-            }
-            Some(AddressChoice::Saved(address_id)) => {
-                let not_yours = || CartError::field("shipping_address_id", "is not one of your addresses");
-                let user = row.customer_id.clone().ok_or_else(not_yours)?;
-                let caller = Caller { user_id: user, role: crate::accounts::model::Role::Customer };
-                let saved = match self.accounts.address(&caller, &address_id).await {
-                    Ok(saved) => saved,
-                    Err(AccountError::NotFound(_)) => return Err(not_yours()),
-                    Err(other) => return Err(other.into()),
-                };
-                Some(CartAddress::from(saved))
-            }
+            Some(choice) => Some(self.resolve_address(row.customer_id.as_deref(), choice).await?),
         };
         let json = address
             .as_ref()
@@ -269,6 +250,69 @@ impl CartService {
         self.read(&row, row.customer_id.clone()).await
     }
 
+    /// A shipping address given inline (checked as the address book checks one; problems are
+    /// named `shipping_address.<field>`) or as one of `customer`'s saved addresses.
+    pub async fn resolve_address(
+        &self,
+        customer: Option<&str>,
+        choice: AddressChoice,
+    ) -> Result<CartAddress, CartError> {
+        match choice {
+            AddressChoice::Inline(draft) => {
+                let checked = self.accounts.validate_address(draft).map_err(|e| match e {
+                    AccountError::Validation(problems) => CartError::Validation(
+                        problems
+                            .into_iter()
+                            .map(|p| FieldProblem::new(format!("shipping_address.{}", p.field), p.message))
+                            .collect(),
+                    ),
+                    other => other.into(),
+                })?;
+                Ok(CartAddress::from(checked))
+            }
+            AddressChoice::Saved(address_id) => {
+                let not_yours = || CartError::field("shipping_address_id", "is not one of your addresses");
+                let user = customer.ok_or_else(not_yours)?;
+                let caller = Caller { user_id: user.to_owned(), role: crate::accounts::model::Role::Customer };
+                match self.accounts.address(&caller, &address_id).await {
+                    Ok(saved) => Ok(CartAddress::from(saved)),
+                    Err(AccountError::NotFound(_)) => Err(not_yours()),
+                    Err(other) => Err(other.into()),
+                }
+            }
+        }
+    }
+
+    /// A customer's account email (their orders are sent to it).
+    pub async fn customer_email(&self, customer: &str) -> Result<String, CartError> {
+        Ok(self.accounts.user(customer).await?.email)
+    }
+
+    /// The cart `id` for checkout, in any status, if `who` owns it (a converted cart is still
+    /// its owner's, so checkout can answer 409 `cart_converted` rather than 404).
+    pub async fn checkout_cart(&self, who: &Credential, id: &str) -> Result<CheckoutCart, CartError> {
+        if !is_id(id, "cart") {
+            return Err(CartError::NotFound);
+        }
+        let (row, status) = store::cart_any_status(self.db.pool(), id).await?.ok_or(CartError::NotFound)?;
+        if !owns(who, &row) || status == "merged" {
+            return Err(CartError::NotFound);
+        }
+        let shipping_address = row
+            .shipping_address
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| CartError::Db(sqlx::Error::Decode(Box::new(e))))?;
+        Ok(CheckoutCart {
+            id: row.id,
+            customer_id: row.customer_id,
+            active: status == "active",
+            email: row.email,
+            shipping_address,
+        })
+    }
+
     /// For the `cart_cleanup` job: deletes carts idle for longer than `carts.ttl`.
     pub async fn purge_idle(&self) -> Result<u64, sqlx::Error> {
         let ttl = i64::try_from(self.config.ttl.as_millis()).unwrap_or(i64::MAX);
@@ -282,14 +326,7 @@ impl CartService {
             return Err(CartError::NotFound);
         }
         let row = store::active_cart(self.db.pool(), id).await?.ok_or(CartError::NotFound)?;
-        let owns = match (who, &row.customer_id, &row.token_hash) {
-            (Credential::User(user), Some(owner), _) => user == owner,
-            (Credential::CartToken(token), None, Some(hash)) => {
-                bool::from(digest(token).as_bytes().ct_eq(hash.as_bytes()))
-            }
-            _ => false,
-        };
-        if owns { Ok(row) } else { Err(CartError::NotFound) }
+        if owns(who, &row) { Ok(row) } else { Err(CartError::NotFound) }
     }
 
     /// Prices the stored lines for display. Lines that cannot be priced any more (archived
@@ -322,6 +359,8 @@ impl CartService {
         let mut notices = Vec::new();
         let mut keep: Vec<&store::LineRow> = stored.iter().collect();
         let limits = Limits { max_lines: stored.len().max(1), max_quantity: u32::MAX };
+        // The counts coupons and first-order rules look at, as checkout will see them.
+        let history = self.history.history(customer.as_deref(), &coupon_codes).await?;
         let built = loop {
             let request = CartRequest {
                 lines: keep
@@ -334,8 +373,9 @@ impl CartService {
                     .collect(),
                 customer_id: customer.clone(),
                 coupon_codes: coupon_codes.clone(),
+                redemptions: history.redemptions.clone(),
+                earlier_orders: history.earlier_orders,
                 shipping: shipping.clone(),
-                ..CartRequest::default()
             };
             match self.builder.build(request, limits).await {
                 Ok(built) => break built,
@@ -386,6 +426,16 @@ impl CartService {
             pricing_version: set.version.clone(),
             cart_token: None,
         })
+    }
+}
+
+/// Whether `who` owns the cart: its customer, or a guest whose token's digest matches (compared
+/// in constant time).
+fn owns(who: &Credential, row: &CartRow) -> bool {
+    match (who, &row.customer_id, &row.token_hash) {
+        (Credential::User(user), Some(owner), _) => user == owner,
+        (Credential::CartToken(token), None, Some(hash)) => bool::from(digest(token).as_bytes().ct_eq(hash.as_bytes())),
+        _ => false,
     }
 }
 

@@ -14,7 +14,7 @@ pub struct CartRow {
 /// Holds the cart's row for the rest of the caller's transaction, so two line changes on one
 /// cart (read the lines, then add or count) run one after the other: on PostgreSQL a row lock;
 /// SQLite needs none (`Db::begin`'s `BEGIN IMMEDIATE` holds the database's write lock).
-pub async fn lock_cart(tx: &mut crate::db::Tx, cart_id: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn lock_cart(tx: &mut crate::db::Tx, cart_id: &str) -> Result<(), sqlx::Error> {
     if tx.backend_name() == "PostgreSQL" {
         sqlx::query("SELECT id FROM carts WHERE id = $1 FOR UPDATE").bind(cart_id).execute(&mut **tx).await?;
     }
@@ -77,8 +77,33 @@ pub async fn active_cart(ex: impl Executor<'_, Database = Any>, id: &str) -> Res
     sqlx::query_as(SQL).bind(id).fetch_optional(ex).await
 }
 
+/// A cart in any status (checkout tells a converted cart from a missing one), with its status.
+pub async fn cart_any_status(
+    ex: impl Executor<'_, Database = Any>,
+    id: &str,
+) -> Result<Option<(CartRow, String)>, sqlx::Error> {
+    const SQL: &str = "SELECT id, customer_id, token_hash, email, shipping_address, status FROM carts WHERE id = $1";
+    let row: Option<(String, Option<String>, Option<String>, Option<String>, Option<String>, String)> =
+        sqlx::query_as(SQL).bind(id).fetch_optional(ex).await?;
+    Ok(row.map(|(id, customer_id, token_hash, email, shipping_address, status)| {
+        (CartRow { id, customer_id, token_hash, email, shipping_address }, status)
+    }))
+}
+
+/// Checkout's end of a cart, in its transaction: false when it is no longer active (another
+/// checkout of the same cart converted it first).
+pub(crate) async fn convert_cart(tx: &mut crate::db::Tx, cart_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE carts SET status = 'converted', updated_at = $1 WHERE id = $2 AND status = 'active'")
+            .bind(now)
+            .bind(cart_id)
+            .execute(&mut **tx)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Lines in the order they were first added.
-pub async fn lines(ex: impl Executor<'_, Database = Any>, cart_id: &str) -> Result<Vec<LineRow>, sqlx::Error> {
+pub(crate) async fn lines(ex: impl Executor<'_, Database = Any>, cart_id: &str) -> Result<Vec<LineRow>, sqlx::Error> {
     sqlx::query_as("SELECT id, variant_id, quantity FROM cart_lines WHERE cart_id = $1 ORDER BY created_at, id")
         .bind(cart_id)
         .fetch_all(ex)
@@ -166,7 +191,7 @@ pub async fn delete_idle(ex: impl Executor<'_, Database = Any>, before: i64) -> 
 }
 
 /// The cart's coupon codes in the order they were added.
-pub async fn coupons(ex: impl Executor<'_, Database = Any>, cart_id: &str) -> Result<Vec<String>, sqlx::Error> {
+pub(crate) async fn coupons(ex: impl Executor<'_, Database = Any>, cart_id: &str) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT code FROM cart_coupons WHERE cart_id = $1 ORDER BY created_at, code_key")
         .bind(cart_id)
         .fetch_all(ex)

@@ -258,6 +258,9 @@ pub struct PaymentsConfig {
 pub struct ManualPaymentConfig {
     /// What the shopper is told to do (the session's instructions).
     pub instructions: String,
+    /// Whether unpaid manual orders are cancelled after `orders.payment_timeout` like a
+    /// gateway's (default false: a bank transfer may take days; staff cancel by hand).
+    pub expire_unpaid: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -6,5 +6,7 @@ pub mod nullable;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
+pub mod raw_json;
+pub mod replay;
 pub mod security;
 pub mod text;

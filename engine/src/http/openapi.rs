@@ -35,9 +35,12 @@ pub const TAG_ORDER: &[&str] = &[
     "Categories",
     "Products",
     "Cart",
+    "Checkout",
+    "Orders",
     "Admin · Customers",
     "Admin · Categories",
     "Admin · Products",
+    "Admin · Orders",
     "Admin · Pricing",
     "Admin · Plugins",
     "Operations",
@@ -60,6 +63,10 @@ pub const GUEST_TOKEN_OPERATIONS: &[(&str, &str)] = &[
     ("removeCartLine", "CartToken"),
     ("applyCartCoupon", "CartToken"),
     ("removeCartCoupon", "CartToken"),
+    ("checkout", "CartToken"),
+    ("getOrder", "OrderToken"),
+    ("cancelOrder", "OrderToken"),
+    ("createOrderPayment", "OrderToken"),
 ];
 
 /// Operations whose handler reads `Authorization: Bearer` itself (it is optional, or one of two
@@ -76,6 +83,11 @@ pub const HAND_READ_BEARER: &[(&str, bool)] = &[
     ("removeCartLine", false),
     ("applyCartCoupon", false),
     ("removeCartCoupon", false),
+    ("checkout", false),
+    ("listMyOrders", false),
+    ("getOrder", false),
+    ("cancelOrder", false),
+    ("createOrderPayment", false),
 ];
 
 /// The parameter poem-openapi appends to `Json<T>` and `PlainText<T>` media keys.

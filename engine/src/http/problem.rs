@@ -51,6 +51,26 @@ pub struct Problem {
     /// The payment provider at fault, for `payment_provider_error`.
     #[oai(skip_serializing_if_is_none)]
     pub provider: Option<String>,
+    /// The cart lines at fault, for checkout's `insufficient_stock` and `line_unavailable`.
+    #[oai(skip_serializing_if_is_none)]
+    pub lines: Option<Vec<LineProblem>>,
+    /// The cart's new total, for `price_changed`.
+    #[oai(skip_serializing_if_is_none)]
+    pub total: Option<i64>,
+    /// The currency of `total`, for `price_changed`.
+    #[oai(skip_serializing_if_is_none)]
+    pub currency: Option<String>,
+}
+
+/// One cart line that blocks checkout.
+#[derive(Object, Debug, Clone)]
+pub struct LineProblem {
+    pub line_id: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub variant_id: Option<String>,
+    /// Units in stock, for `insufficient_stock`.
+    #[oai(skip_serializing_if_is_none)]
+    pub available: Option<i64>,
 }
 
 impl Example for Problem {
@@ -76,6 +96,9 @@ impl Problem {
             reason: None,
             plugin: None,
             provider: None,
+            lines: None,
+            total: None,
+            currency: None,
         }
     }
 }
@@ -112,7 +135,7 @@ impl ApiError {
         Self::from_problem(Problem::new(status, code, detail), 1)
     }
 
-    fn from_problem(problem: Problem, retry_after: u64) -> Self {
+    pub fn from_problem(problem: Problem, retry_after: u64) -> Self {
         let p = Json(problem);
         match p.0.status {
             400 => Self::BadRequest(p),

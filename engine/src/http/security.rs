@@ -15,3 +15,11 @@ impl BearerAuth {
         &self.0.token
     }
 }
+
+/// The bearer token of a route that also accepts a guest token (carts, orders): those read the
+/// header themselves, because either credential may be absent.
+pub fn bearer_token(req: &poem::Request) -> Option<&str> {
+    let value = req.header("Authorization")?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::UnknownValue;
+use crate::db::{JsonText, UnknownValue};
 
 /// An order's status (API.md, "Order states").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -93,26 +93,36 @@ pub struct IllegalTransition {
     pub to: OrderStatus,
 }
 
+/// What the order's payment provider allows (`PaymentProvider`'s answers, so this module needs
+/// no provider).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProviderRules {
+    /// Staff mark orders paid (`manual`).
+    pub staff_confirms_payment: bool,
+    /// Unpaid orders expire (every gateway; `manual` only when configured).
+    pub unpaid_orders_expire: bool,
+}
+
 /// API.md's order-state table, the whole state machine: `Ok` when `actor` may move an order in
-/// `from` to `to`. `manual` tells whether the order is paid through the `manual` provider (staff
-/// mark it paid; it never expires). Refund-driven moves (`refunded`, and cancellation by refunds
-/// reaching the total) belong to the refunds path of the payments issue and are refused here.
+/// `from` to `to` under its provider's `rules`. Refund-driven moves (`refunded`, and cancellation
+/// by refunds reaching the total) belong to the refunds path of the payments issue and are
+/// refused here.
 pub fn check_transition(
     actor: &Actor,
     from: OrderStatus,
     to: OrderStatus,
-    manual: bool,
+    rules: ProviderRules,
 ) -> Result<(), IllegalTransition> {
     use OrderStatus::*;
     let allowed = match (from, to) {
         (PendingPayment, Paid) => match actor {
             Actor::Provider(_) => true,
-            Actor::Staff(_) => manual,
+            Actor::Staff(_) => rules.staff_confirms_payment,
             _ => false,
         },
         (PendingPayment, Cancelled) => match actor {
             Actor::Owner | Actor::Staff(_) => true,
-            Actor::System => !manual,
+            Actor::System => rules.unpaid_orders_expire,
             Actor::Provider(_) => false,
         },
         (Paid, Processing) | (Processing, Shipped) | (Shipped, Delivered) => matches!(actor, Actor::Staff(_)),
@@ -126,20 +136,25 @@ pub fn check_transition(
 /// The shipping address as sold to (a copy of the cart's, JSON in `orders.shipping_address`).
 pub type AddressSnapshot = crate::carts::model::CartAddress;
 
-/// One adjustment as priced at checkout: which plugin, what kind, how much, and its label.
+/// One adjustment as priced at checkout: which plugin, what kind, how much, and its label (the
+/// priced cart's adjustment shape, kept as JSON so later chain changes never alter it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdjustmentSnapshot {
     pub plugin: String,
     /// `discount`, `tax`, `shipping` or `fee`.
     pub kind: String,
+    /// `line`, `cart` or `shipping`.
+    pub target: String,
+    /// The order item's id for target `line`.
+    pub line_id: Option<String>,
     pub amount: i64,
     pub code: Option<String>,
     pub label: String,
-    /// The stored line id of the line it targets (`None`: the whole cart).
-    pub line_id: Option<String>,
     /// Tax components (`CGST 9%`…) with their amounts, for tax adjustments.
     #[serde(default)]
     pub tax_breakdown: Vec<TaxComponentSnapshot>,
+    #[serde(default)]
+    pub inclusive: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,28 +163,122 @@ pub struct TaxComponentSnapshot {
     pub amount: i64,
 }
 
+/// An order's own row: totals, snapshots and payment state. Rows decode strictly (a status or
+/// JSON snapshot the engine does not know fails the read).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Order {
+    pub id: String,
+    pub number: i64,
+    pub customer_id: Option<String>,
+    pub cart_id: String,
+    pub email: String,
+    #[sqlx(try_from = "String")]
+    pub status: OrderStatus,
+    pub currency: String,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub shipping_total: i64,
+    pub tax_total: i64,
+    pub fee_total: i64,
+    pub total: i64,
+    #[sqlx(try_from = "String")]
+    pub shipping_address: JsonText<AddressSnapshot>,
+    #[sqlx(try_from = "String")]
+    pub adjustments: JsonText<Vec<AdjustmentSnapshot>>,
+    #[sqlx(try_from = "String")]
+    pub coupon_codes: JsonText<Vec<String>>,
+    pub pricing_version: String,
+    pub payment_provider: String,
+    pub refunded_total: i64,
+    pub paid_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Order {
+    pub fn is_guest(&self) -> bool {
+        self.customer_id.is_none()
+    }
+}
+
+/// One sold line, as it was priced at checkout.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderItem {
+    pub id: String,
+    pub position: i64,
+    pub variant_id: String,
+    pub product_id: String,
+    pub sku: String,
+    pub title: String,
+    pub variant_title: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub subtotal: i64,
+    pub discount: i64,
+    pub net: i64,
+    pub tax: i64,
+    pub total: i64,
+    #[sqlx(try_from = "String")]
+    pub adjustments: JsonText<Vec<AdjustmentSnapshot>>,
+}
+
+/// One entry of the status history.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StatusChange {
+    pub at: i64,
+    pub actor: String,
+    #[sqlx(try_from = "Option<String>")]
+    pub from_status: OptionalStatus,
+    #[sqlx(try_from = "String")]
+    pub to_status: OrderStatus,
+    pub reason: Option<String>,
+}
+
+/// A nullable status column (`from_status` is NULL for the order's creation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionalStatus(pub Option<OrderStatus>);
+
+impl TryFrom<Option<String>> for OptionalStatus {
+    type Error = UnknownValue;
+
+    fn try_from(value: Option<String>) -> Result<Self, Self::Error> {
+        value.map(OrderStatus::try_from).transpose().map(OptionalStatus)
+    }
+}
+
+/// An order with its items and history: what every order route shows.
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    pub order: Order,
+    pub items: Vec<OrderItem>,
+    pub history: Vec<StatusChange>,
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Actor, OrderStatus::*, check_transition};
+    use super::{Actor, OrderStatus::*, ProviderRules, check_transition};
 
     #[test]
     fn the_state_machine_is_api_md_s_table() {
+        let manual = ProviderRules { staff_confirms_payment: true, unpaid_orders_expire: false };
+        let gateway = ProviderRules { staff_confirms_payment: false, unpaid_orders_expire: true };
         let staff = Actor::Staff("usr_1".into());
         let provider = Actor::Provider("razorpay".into());
-        assert!(check_transition(&provider, PendingPayment, Paid, false).is_ok());
-        assert!(check_transition(&staff, PendingPayment, Paid, true).is_ok());
-        assert!(check_transition(&staff, PendingPayment, Paid, false).is_err(), "only manual orders are marked paid");
-        assert!(check_transition(&Actor::Owner, PendingPayment, Paid, true).is_err());
-        assert!(check_transition(&Actor::System, PendingPayment, Cancelled, false).is_ok());
-        assert!(check_transition(&Actor::System, PendingPayment, Cancelled, true).is_err(), "manual never expires");
-        assert!(check_transition(&Actor::Owner, Paid, Cancelled, false).is_ok());
-        assert!(check_transition(&Actor::Owner, Processing, Cancelled, false).is_err());
-        assert!(check_transition(&staff, Processing, Cancelled, false).is_ok());
-        assert!(check_transition(&staff, Paid, Shipped, false).is_err(), "one step at a time");
-        assert!(check_transition(&staff, Shipped, Cancelled, false).is_err(), "not after shipping");
-        assert!(check_transition(&staff, Cancelled, Paid, true).is_err());
+        assert!(check_transition(&provider, PendingPayment, Paid, gateway).is_ok());
+        assert!(check_transition(&staff, PendingPayment, Paid, manual).is_ok());
+        assert!(check_transition(&staff, PendingPayment, Paid, gateway).is_err(), "only manual orders are marked paid");
+        assert!(check_transition(&Actor::Owner, PendingPayment, Paid, manual).is_err());
+        assert!(check_transition(&Actor::System, PendingPayment, Cancelled, gateway).is_ok());
+        assert!(check_transition(&Actor::System, PendingPayment, Cancelled, manual).is_err(), "manual never expires");
+        assert!(check_transition(&Actor::Owner, Paid, Cancelled, gateway).is_ok());
+        assert!(check_transition(&Actor::Owner, Processing, Cancelled, gateway).is_err());
+        assert!(check_transition(&staff, Processing, Cancelled, gateway).is_ok());
+        assert!(check_transition(&staff, Paid, Shipped, manual).is_err(), "one step at a time");
+        assert!(check_transition(&staff, Shipped, Cancelled, manual).is_err(), "not after shipping");
+        assert!(check_transition(&staff, Cancelled, Paid, manual).is_err());
         for to in [Processing, Shipped, Delivered] {
-            assert!(check_transition(&Actor::Owner, Paid, to, false).is_err());
+            assert!(check_transition(&Actor::Owner, Paid, to, manual).is_err());
         }
     }
 }

@@ -24,16 +24,17 @@ pub trait PaymentProvider: Send + Sync {
 }
 
 /// Bank transfer or cash on delivery: the session carries the operator's instructions, staff
-/// mark the order paid, and it never expires.
+/// mark the order paid, and it never expires unless `payments.manual.expire_unpaid` says so.
 pub struct ManualProvider {
     instructions: String,
+    expire_unpaid: bool,
 }
 
 impl ManualProvider {
     pub const NAME: &'static str = "manual";
 
-    pub fn new(instructions: impl Into<String>) -> Self {
-        Self { instructions: instructions.into() }
+    pub fn new(instructions: impl Into<String>, expire_unpaid: bool) -> Self {
+        Self { instructions: instructions.into(), expire_unpaid }
     }
 }
 
@@ -43,7 +44,7 @@ impl PaymentProvider for ManualProvider {
     }
 
     fn unpaid_orders_expire(&self) -> bool {
-        false
+        self.expire_unpaid
     }
 
     fn staff_confirms_payment(&self) -> bool {
@@ -75,7 +76,10 @@ impl PaymentProviders {
         let mut by_name: BTreeMap<String, Arc<dyn PaymentProvider>> = BTreeMap::new();
         for name in &config.providers {
             if name == ManualProvider::NAME {
-                by_name.insert(name.clone(), Arc::new(ManualProvider::new(config.manual.instructions.clone())));
+                by_name.insert(
+                    name.clone(),
+                    Arc::new(ManualProvider::new(config.manual.instructions.clone(), config.manual.expire_unpaid)),
+                );
             }
         }
         Self { by_name }

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod cart_builder;
 pub mod dto;
+pub mod history;
 pub mod model;
 #[cfg(test)]
 mod query_count_tests;

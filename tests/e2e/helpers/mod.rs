@@ -178,6 +178,45 @@ async fn spawn(customise: impl FnOnce(&mut Config), reload: Option<ReloadSource>
     }
 }
 
+/// Another engine instance serving this app's database, as a second server process would:
+/// its own pool, caches and plugin set, the same rows.
+pub struct Peer {
+    pub base: String,
+    pub state: AppState,
+    stop: CancellationToken,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Peer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+impl TestApp {
+    /// A second instance on this app's database, configured as the tests configure one and then
+    /// by `customise` (give it the same changes as this app's).
+    pub async fn peer(&self, customise: impl FnOnce(&mut Config)) -> Peer {
+        let mut config = test_config(&self.db_url, &self.mail_dir);
+        customise(&mut config);
+        let state = AppState::with_clock(config, self.clock.clone()).await.expect("peer state");
+        let app = Application::from_state(state.clone()).await.expect("bind");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let stop = app.stop_token();
+        let server = tokio::spawn(app.run_until_stopped());
+        Peer { base, state, stop, server: Some(server) }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();

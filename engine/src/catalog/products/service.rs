@@ -187,6 +187,13 @@ impl Check {
 }
 
 impl ProductService {
+    /// Called by other domains after a committed transaction changed stock through the
+    /// transaction seam (`take_stock`/`return_stock`): this instance's cached list pages, which
+    /// show `in_stock`, go stale at once.
+    pub fn stock_changed(&self) {
+        self.changes.bump();
+    }
+
     pub fn new(db: Db, clock: SharedClock, currency: String, changes: CatalogChanges) -> Self {
         Self { db, clock, currency, changes }
     }

@@ -14,7 +14,6 @@ use crate::db::Tx;
 /// Takes `quantity` (≥ 1) units in one conditional statement that never lets stock go below
 /// zero, whatever runs beside it. `None` when there are not enough units (or the variant was
 /// removed): the caller reports the line short and rolls back its transaction.
-#[cfg_attr(not(test), expect(dead_code, reason = "the seam checkout will use (issue 10); its unit test uses it now"))]
 pub(crate) async fn take_stock(tx: &mut Tx, variant_id: &str, quantity: i64, now: i64) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar::<_, i64>(
         "UPDATE variants SET stock = stock - $1, updated_at = $2 \
@@ -29,7 +28,7 @@ pub(crate) async fn take_stock(tx: &mut Tx, variant_id: &str, quantity: i64, now
 
 /// Puts `quantity` (≥ 1) units back (a cancelled or expired order), removed variants included so
 /// that restoring one later restores its count. `None` when no such variant exists.
-#[cfg_attr(not(test), expect(dead_code, reason = "the seam checkout will use (issue 10); its unit test uses it now"))]
+#[cfg_attr(not(test), expect(dead_code, reason = "order cancellation and expiry will use it (issue 10, lifecycle)"))]
 pub(crate) async fn return_stock(tx: &mut Tx, variant_id: &str, quantity: i64, now: i64) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar::<_, i64>(
         "UPDATE variants SET stock = stock + $1, updated_at = $2 WHERE id = $3 AND $1 > 0 RETURNING stock",
@@ -46,7 +45,6 @@ pub(crate) async fn return_stock(tx: &mut Tx, variant_id: &str, quantity: i64, n
 /// variants in opposite orders queue instead of deadlocking). SQLite needs no row locks: the
 /// transaction from `Db::begin` already holds the database's write lock. Unknown and removed ids
 /// are absent.
-#[cfg_attr(not(test), expect(dead_code, reason = "the seam checkout will use (issue 10); its unit test uses it now"))]
 pub(crate) async fn lock_variants(tx: &mut Tx, ids: &[&str]) -> sqlx::Result<Vec<Variant>> {
     if ids.is_empty() {
         return Ok(Vec::new());

@@ -27,6 +27,8 @@ enum A {
     Unprocessable(&'static str),
     RateLimited,
     PricingUnavailable,
+    /// The payment provider failed (502 `payment_provider_error`).
+    ProviderFailed,
 }
 
 use A::*;
@@ -117,6 +119,46 @@ fn reasons(operation_id: &str) -> Option<&'static [A]> {
             ),
             Db,
         ],
+        "checkout" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            NotFound,
+            Conflict(
+                "`insufficient_stock` (`lines[]` with `available`), `line_unavailable` (`lines[]`), `price_changed` \
+                 (with the new `total`), `cart_converted`, `too_many_unpaid_orders`, `idempotency_in_progress`",
+            ),
+            Unprocessable(
+                "`idempotency_key_required`, `idempotency_key_reused`, `cart_empty`, `coupon_ineligible` (a coupon \
+                 lost its last use to another order)",
+            ),
+            PricingUnavailable,
+            Db,
+        ],
+        "listMyOrders" => &[Customer, List, Db],
+        "getOrder" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            NotFound,
+            Db,
+        ],
+        "cancelOrder" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            NotFound,
+            Conflict("`illegal_transition`: the order has shipped, or is already cancelled"),
+            Db,
+        ],
+        "createOrderPayment" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            NotFound,
+            Conflict("`illegal_transition`: the order is not awaiting payment"),
+            ProviderFailed,
+            Db,
+        ],
+        "adminListOrders" => &[Staff, List, Db],
+        "adminGetOrder" => &[Staff, NotFound, Db],
+        "adminTransitionOrder" => &[Staff, NotFound, Conflict("`illegal_transition`"), Db],
         "getHealth" => &[],
         "getMetrics" => {
             &[Unauthorized("`unauthenticated`: `server.metrics = \"token\"` and no or another bearer token"), NotFound]
@@ -163,6 +205,7 @@ pub fn answers(operation_id: &str, has_body: bool, has_text_params: bool) -> Opt
             Unprocessable(codes) => add(422, codes),
             RateLimited => add(429, "`rate_limited`: too many attempts; retry after `Retry-After`"),
             PricingUnavailable => add(503, "`pricing_unavailable`: a pricing plugin failed (`plugin` names it)"),
+            ProviderFailed => add(502, "`payment_provider_error`: the payment provider failed (`provider` names it)"),
         }
     }
     Some(by_status.into_iter().map(|(status, texts)| (status, texts.join("; "))).collect())

@@ -1,0 +1,613 @@
+//! Checkout: a cart becomes an order.
+//!
+//! The shape of one attempt: price the cart for checkout (plugins, outside any transaction),
+//! then one transaction that re-reads the cart and the variants it sells, takes the stock,
+//! takes each coupon use with a compare-and-set, inserts the order with its snapshots, converts
+//! the cart and ties the idempotency record to the order; then, after the commit, ask the
+//! payment provider for a session. Whatever changed between the pricing and the transaction
+//! (a line, a price, a coupon's use count) rolls the attempt back and prices again, a bounded
+//! number of times, so the order always holds the prices its transaction saw.
+
+use std::collections::HashMap;
+
+use commerce_pipeline::{AdjustmentKind, AppliedAdjustment, PricedCart, ShippingAddress, Target};
+
+use super::{OrderService, idempotency::Claim};
+use crate::{
+    carts::{
+        self,
+        model::{AddressChoice, CartAddress, Credential},
+    },
+    catalog::products::{lock_variants, take_stock},
+    db::{JsonText, Tx},
+    ids::new_id,
+    orders::{
+        error::{OrderError, ShortLine},
+        model::{AdjustmentSnapshot, Order, OrderItem, OrderRecord, OrderStatus, TaxComponentSnapshot},
+        store,
+    },
+    payments::{OrderForPayment, PaymentSession, ProviderError},
+    pricing::{
+        Purpose,
+        cart_builder::{CartBuildError, CartRequest, Limits, LineRequest},
+        model::Quantity,
+    },
+};
+
+/// How many times an attempt is priced and tried again after something changed under it (or
+/// PostgreSQL reported a deadlock or serialization failure) before checkout answers 503.
+const MAX_ATTEMPTS: usize = 5;
+
+/// What checkout was asked to do (parsed by the API layer).
+#[derive(Debug)]
+pub struct CheckoutRequest {
+    pub cart_id: String,
+    pub payment_provider: String,
+    /// A guest's email (a customer's order uses their account's). Falls back to the cart's.
+    pub email: Option<String>,
+    /// Falls back to the cart's shipping address.
+    pub shipping_address: Option<AddressChoice>,
+    pub expected_total: Option<i64>,
+}
+
+/// The order checkout placed, and what the provider said.
+#[derive(Debug)]
+pub struct CheckoutOutcome {
+    pub record: OrderRecord,
+    /// For a guest's order: the token to read it with (`X-Order-Token`).
+    pub order_token: Option<String>,
+    pub payment_session: Option<PaymentSession>,
+    pub payment_error: Option<ProviderError>,
+}
+
+/// A checkout that ran, or the stored answer of the first request with this key.
+pub enum CheckoutReply {
+    Placed(Box<CheckoutOutcome>),
+    Replay { status: u16, body: String, guest_order: Option<String> },
+}
+
+/// A cart line as it stood when the attempt priced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PricedLine {
+    line_id: String,
+    variant_id: String,
+    quantity: i64,
+}
+
+/// One priced attempt, ready for the transaction.
+struct Attempt {
+    lines: Vec<PricedLine>,
+    coupon_codes: Vec<String>,
+    priced: PricedCart,
+    /// The pipeline's line id → the stored cart line.
+    by_pipeline_line: HashMap<String, PricedLine>,
+    info: HashMap<String, crate::pricing::cart_builder::LineInfo>,
+    /// Live uses of each accepted code (upper-case key → (by anyone, by this customer)).
+    coupon_uses: Vec<(String, i64, i64)>,
+    pricing_version: String,
+}
+
+/// Why an attempt's transaction did not commit.
+enum Retry {
+    /// Something the attempt priced changed; price again.
+    Changed,
+    /// A coupon's use count moved under it: price again, and refuse if it no longer applies.
+    CouponContended(String),
+    Failed(OrderError),
+}
+
+impl From<sqlx::Error> for Retry {
+    fn from(error: sqlx::Error) -> Self {
+        if is_transient(&error) { Retry::Changed } else { Retry::Failed(error.into()) }
+    }
+}
+
+/// PostgreSQL's deadlock (40P01) and serialization failure (40001): the transaction did
+/// nothing and may simply run again. Locking variants in id order makes them rare.
+fn is_transient(error: &sqlx::Error) -> bool {
+    error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "40P01" || code == "40001")
+}
+
+impl OrderService {
+    /// `POST /checkout`. `who` is the caller's credential, `key` the `Idempotency-Key` and
+    /// `request_hash` the digest of the canonical request body. `render` turns the outcome into
+    /// the body the idempotency record stores (the API's JSON, without the guest's token);
+    /// `refuse` turns a refusal into the caller's error and, when API.md says it is stored, its
+    /// status and body (`None`: validation and 5xx, which a retry runs again).
+    pub async fn checkout<E>(
+        &self,
+        who: &Credential,
+        key: &str,
+        request_hash: &str,
+        request: CheckoutRequest,
+        render: impl Fn(&CheckoutOutcome) -> String,
+        refuse: impl Fn(OrderError) -> (Option<(u16, String)>, E),
+    ) -> Result<CheckoutReply, E> {
+        let unstored = |error: OrderError| refuse(error).1;
+        let cart = self.carts.checkout_cart(who, &request.cart_id).await.map_err(|e| unstored(e.into()))?;
+        // Scoped to the caller: the customer, or the guest's cart.
+        let scope = match &cart.customer_id {
+            Some(customer) => format!("checkout:{customer}"),
+            None => format!("checkout:{}", cart.id),
+        };
+        let claim = self.claim(&scope, key, request_hash).await.map_err(unstored)?;
+        let resume = match claim {
+            Claim::Replay { status, body, order_id } => {
+                let guest_order = order_id.filter(|_| cart.customer_id.is_none());
+                return Ok(CheckoutReply::Replay { status, body, guest_order });
+            }
+            Claim::Run { resume_order } => resume_order,
+        };
+        let result = match resume {
+            // The first request committed its order and died before answering.
+            Some(order_id) => self.after_commit(&order_id).await,
+            None => self.place(&cart, &scope, key, request).await,
+        };
+        match result {
+            Ok(outcome) => {
+                let body = render(&outcome);
+                self.finish(&scope, key, 201, &body).await.map_err(unstored)?;
+                Ok(CheckoutReply::Placed(Box::new(outcome)))
+            }
+            Err(error) => {
+                let (stored, error) = refuse(error);
+                let kept = match stored {
+                    Some((status, body)) => self.finish(&scope, key, status, &body).await,
+                    None => self.abandon(&scope, key).await,
+                };
+                if let Err(e) = kept {
+                    tracing::error!(error = %e, "could not record the idempotent answer");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// The order a guest's replay is about, for its token.
+    pub async fn guest_order_token(&self, order_id: &str) -> Result<String, OrderError> {
+        self.order_token(order_id).await
+    }
+
+    async fn place(
+        &self,
+        cart: &carts::model::CheckoutCart,
+        scope: &str,
+        key: &str,
+        request: CheckoutRequest,
+    ) -> Result<CheckoutOutcome, OrderError> {
+        if !cart.active {
+            return Err(OrderError::CartConverted);
+        }
+        let provider = self.providers.get(&request.payment_provider).cloned().ok_or_else(|| {
+            let names: Vec<&str> = self.providers.names().collect();
+            OrderError::field("payment_provider", format!("must be one of: {}", names.join(", ")))
+        })?;
+        let email = match &cart.customer_id {
+            Some(customer) => self.carts.customer_email(customer).await?,
+            None => {
+                let given = request
+                    .email
+                    .as_deref()
+                    .or(cart.email.as_deref())
+                    .ok_or_else(|| OrderError::field("email", "is required for a guest (here or on the cart)"))?;
+                crate::accounts::model::Email::parse(given)
+                    .map_err(|message| OrderError::field("email", message))?
+                    .as_str()
+                    .to_owned()
+            }
+        };
+        let address = match request.shipping_address {
+            Some(choice) => self.carts.resolve_address(cart.customer_id.as_deref(), choice).await?,
+            None => cart
+                .shipping_address
+                .clone()
+                .ok_or_else(|| OrderError::field("shipping_address", "is required (here or on the cart)"))?,
+        };
+
+        let mut contended: Option<String> = None;
+        for _ in 0..MAX_ATTEMPTS {
+            let attempt = self.price(cart, &address).await?;
+            if let Some(code) = &contended {
+                // The code lost a race for a use; if it no longer applies, that is the answer.
+                if let Some(verdict) =
+                    attempt.priced.coupons().iter().find(|c| c.code.eq_ignore_ascii_case(code) && !c.accepted)
+                {
+                    return Err(OrderError::CouponIneligible {
+                        code: verdict.code.clone(),
+                        reason: verdict.reason.clone().unwrap_or_else(|| "its last use was taken".to_owned()),
+                        plugin: verdict.plugin.clone(),
+                    });
+                }
+            }
+            if let Some(expected) = request.expected_total
+                && expected != attempt.priced.total()
+            {
+                return Err(OrderError::PriceChanged {
+                    total: attempt.priced.total(),
+                    currency: attempt.priced.currency().as_str().to_owned(),
+                });
+            }
+            let mut tx = self.db.begin().await?;
+            match self.write_order(&mut tx, cart, &attempt, &email, &address, provider.as_ref(), scope, key).await {
+                Ok(order_id) => {
+                    tx.commit().await?;
+                    // The list cache shows `in_stock`: this instance's pages go stale now.
+                    self.products.stock_changed();
+                    return self.after_commit(&order_id).await;
+                }
+                Err(Retry::Changed) => {}
+                Err(Retry::CouponContended(code)) => contended = Some(code),
+                Err(Retry::Failed(error)) => return Err(error),
+            }
+            // Dropping `tx` rolled it back.
+        }
+        tracing::warn!(cart = cart.id, "checkout gave up after {MAX_ATTEMPTS} attempts");
+        Err(OrderError::Busy)
+    }
+
+    /// Prices the cart's current lines and coupons for checkout: every rule must answer.
+    async fn price(&self, cart: &carts::model::CheckoutCart, address: &CartAddress) -> Result<Attempt, OrderError> {
+        let stored = carts::cart_lines(self.db.pool(), &cart.id).await?;
+        if stored.is_empty() {
+            return Err(OrderError::CartEmpty);
+        }
+        let coupon_codes = carts::cart_coupons(self.db.pool(), &cart.id).await?;
+        let customer = cart.customer_id.as_deref();
+        let history = super::OrderHistory::new(self.db.clone()).load(customer, &coupon_codes).await?;
+        let request = CartRequest {
+            lines: stored
+                .iter()
+                .map(|l| LineRequest {
+                    variant_id: l.variant_id.clone(),
+                    quantity: Quantity::parse(l.quantity, u32::MAX)
+                        .unwrap_or_else(|_| unreachable!("stored quantities are checked on the way in")),
+                })
+                .collect(),
+            coupon_codes: coupon_codes.clone(),
+            redemptions: history.redemptions.clone(),
+            customer_id: cart.customer_id.clone(),
+            earlier_orders: history.earlier_orders,
+            shipping: Some(ShippingAddress {
+                country: address.country.clone(),
+                region: address.region.as_ref().map(|r| r.trim().to_uppercase()),
+                postal_code: Some(address.postal_code.clone()),
+            }),
+        };
+        let limits = Limits { max_lines: stored.len(), max_quantity: u32::MAX };
+        let built = match self.builder.build(request, limits).await {
+            Ok(built) => built,
+            Err(CartBuildError::BadLines(bad)) => {
+                return Err(OrderError::LinesUnavailable(bad.iter().map(|b| stored[b.index].id.clone()).collect()));
+            }
+            Err(CartBuildError::TooManyLines { .. }) => unreachable!("the limit is the cart's own line count"),
+            Err(CartBuildError::Products(e)) => return Err(carts::error::CartError::from(e).into()),
+        };
+        // Lines holding more than is in stock block checkout before any transaction.
+        let short: Vec<ShortLine> = stored
+            .iter()
+            .filter_map(|l| {
+                let available = built.variants.get(&l.variant_id).map_or(0, |v| v.stock);
+                (available < l.quantity).then(|| ShortLine {
+                    line_id: l.id.clone(),
+                    variant_id: l.variant_id.clone(),
+                    requested: l.quantity,
+                    available: available.max(0),
+                })
+            })
+            .collect();
+        if !short.is_empty() {
+            return Err(OrderError::InsufficientStock(short));
+        }
+        let set = self.pricing.plugins().current();
+        let priced = self
+            .pricing
+            .price_with(&set, &built.cart, Purpose::Checkout)
+            .await
+            .map_err(|e| OrderError::Cart(e.into()))?;
+        let lines: Vec<PricedLine> = stored
+            .iter()
+            .map(|l| PricedLine { line_id: l.id.clone(), variant_id: l.variant_id.clone(), quantity: l.quantity })
+            .collect();
+        let by_pipeline_line = built
+            .lines
+            .iter()
+            .filter_map(|(pipeline_id, info)| {
+                lines.iter().find(|l| l.variant_id == info.variant_id).map(|l| (pipeline_id.clone(), l.clone()))
+            })
+            .collect();
+        // In key order, so two checkouts taking the same codes lock their rows in one order.
+        let mut coupon_uses: Vec<(String, i64, i64)> = priced
+            .coupons()
+            .iter()
+            .filter(|c| c.accepted)
+            .map(|c| {
+                let key = c.code.to_ascii_uppercase();
+                let seen = history.redemptions.iter().find(|r| r.code.eq_ignore_ascii_case(&c.code));
+                (key, seen.map_or(0, |r| i64::from(r.total)), seen.map_or(0, |r| i64::from(r.by_customer)))
+            })
+            .collect();
+        coupon_uses.sort();
+        Ok(Attempt {
+            lines,
+            coupon_codes,
+            priced,
+            by_pipeline_line,
+            info: built.lines,
+            coupon_uses,
+            pricing_version: set.version.clone(),
+        })
+    }
+
+    /// The attempt's transaction. Returns the new order's id; nothing is committed here.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_order(
+        &self,
+        tx: &mut Tx,
+        cart: &carts::model::CheckoutCart,
+        attempt: &Attempt,
+        email: &str,
+        address: &CartAddress,
+        provider: &dyn crate::payments::PaymentProvider,
+        scope: &str,
+        key: &str,
+    ) -> Result<String, Retry> {
+        let now = self.clock.now_ms();
+        // The cart: held for the rest of the transaction, and unchanged since it was priced.
+        carts::lock_cart(tx, &cart.id).await?;
+        let lines: Vec<PricedLine> = carts::cart_lines(&mut **tx, &cart.id)
+            .await?
+            .into_iter()
+            .map(|l| PricedLine { line_id: l.id, variant_id: l.variant_id, quantity: l.quantity })
+            .collect();
+        let codes = carts::cart_coupons(&mut **tx, &cart.id).await?;
+        if lines != attempt.lines || codes != attempt.coupon_codes {
+            return Err(Retry::Changed);
+        }
+        // The variants: locked in id order (PostgreSQL), then checked against the prices the
+        // attempt used and the stock the lines need.
+        let mut ids: Vec<&str> = lines.iter().map(|l| l.variant_id.as_str()).collect();
+        ids.sort_unstable();
+        let variants = lock_variants(tx, &ids).await?;
+        let mut short = Vec::new();
+        for line in &lines {
+            let Some(variant) = variants.iter().find(|v| v.id == line.variant_id) else {
+                return Err(Retry::Failed(OrderError::LinesUnavailable(vec![line.line_id.clone()])));
+            };
+            let priced_at = attempt
+                .priced
+                .lines()
+                .iter()
+                .find(|p| attempt.by_pipeline_line.get(&p.line_id).is_some_and(|l| l.line_id == line.line_id))
+                .map(|p| p.unit_price);
+            if priced_at != Some(variant.price) {
+                return Err(Retry::Changed);
+            }
+            if variant.stock < line.quantity {
+                short.push(ShortLine {
+                    line_id: line.line_id.clone(),
+                    variant_id: line.variant_id.clone(),
+                    requested: line.quantity,
+                    available: variant.stock.max(0),
+                });
+            }
+        }
+        if !short.is_empty() {
+            return Err(Retry::Failed(OrderError::InsufficientStock(short)));
+        }
+        for line in &lines {
+            // Conditional on the stock (never below zero), whatever runs beside it.
+            if take_stock(tx, &line.variant_id, line.quantity, now).await?.is_none() {
+                return Err(Retry::Changed);
+            }
+        }
+        // Unpaid orders per shopper are capped, so nobody hoards stock.
+        let unpaid = store::orders::unpaid_count(&mut **tx, cart.customer_id.as_deref(), email).await?;
+        if unpaid >= i64::from(self.config.max_unpaid) {
+            return Err(Retry::Failed(OrderError::TooManyUnpaid { max: self.config.max_unpaid }));
+        }
+        // Each accepted coupon: one use, only if its count is still what pricing saw.
+        for (code_key, total, mine) in &attempt.coupon_uses {
+            if !store::coupons::take_use(tx, code_key, *total).await? {
+                return Err(Retry::CouponContended(code_key.clone()));
+            }
+            if let Some(customer) = &cart.customer_id
+                && store::coupons::customer_uses(tx, code_key, customer).await? != *mine
+            {
+                return Err(Retry::CouponContended(code_key.clone()));
+            }
+        }
+
+        let order_id = new_id("ord");
+        let number = store::orders::next_number(tx).await?;
+        let (order, items) = self.snapshot(&order_id, number, cart, attempt, email, address, provider, now);
+        store::orders::insert_order(tx, &order).await?;
+        store::orders::insert_items(tx, &order_id, &items).await?;
+        let actor = if cart.customer_id.is_some() { "customer" } else { "guest" };
+        store::orders::insert_event(&mut **tx, &order_id, now, actor, None, OrderStatus::PendingPayment, None).await?;
+        if order.status == OrderStatus::Paid {
+            store::orders::insert_event(
+                &mut **tx,
+                &order_id,
+                now,
+                "system",
+                Some(OrderStatus::PendingPayment),
+                OrderStatus::Paid,
+                Some("the total is 0"),
+            )
+            .await?;
+        }
+        for (code_key, _, _) in &attempt.coupon_uses {
+            store::coupons::insert_redemption(tx, &order_id, code_key, cart.customer_id.as_deref(), now).await?;
+        }
+        if !carts::convert_cart(tx, &cart.id, now).await? {
+            return Err(Retry::Failed(OrderError::CartConverted));
+        }
+        store::idempotency::attach_order(tx, scope, key, &order_id).await?;
+        // MAIL-TODO(integrator): enqueue the `placed` (and for a total of 0 `paid`) mail here.
+        Ok(order_id)
+    }
+
+    /// The order row and items as sold: names, prices and every adjustment copied, so later
+    /// catalogue or plugin changes never alter them.
+    #[allow(clippy::too_many_arguments)]
+    fn snapshot(
+        &self,
+        order_id: &str,
+        number: i64,
+        cart: &carts::model::CheckoutCart,
+        attempt: &Attempt,
+        email: &str,
+        address: &CartAddress,
+        provider: &dyn crate::payments::PaymentProvider,
+        now: i64,
+    ) -> (Order, Vec<OrderItem>) {
+        let priced = &attempt.priced;
+        // Pipeline line ids → the order item ids that replace them in adjustments.
+        let item_ids: HashMap<&str, String> =
+            priced.lines().iter().map(|l| (l.line_id.as_str(), new_id("oitem"))).collect();
+        let items = priced
+            .lines()
+            .iter()
+            .enumerate()
+            .map(|(position, line)| {
+                let info = attempt.info.get(&line.line_id);
+                OrderItem {
+                    id: item_ids[line.line_id.as_str()].clone(),
+                    position: i64::try_from(position).unwrap_or(i64::MAX),
+                    variant_id: attempt
+                        .by_pipeline_line
+                        .get(&line.line_id)
+                        .map(|l| l.variant_id.clone())
+                        .unwrap_or_default(),
+                    product_id: info.map(|i| i.product_id.clone()).unwrap_or_default(),
+                    sku: line.sku.clone(),
+                    title: info.map(|i| i.title.clone()).unwrap_or_default(),
+                    variant_title: info.map(|i| i.variant_title.clone()).unwrap_or_default(),
+                    quantity: i64::from(line.quantity),
+                    unit_price: line.unit_price,
+                    subtotal: line.subtotal,
+                    discount: line.discount,
+                    net: line.net,
+                    tax: line.tax,
+                    total: line.total,
+                    adjustments: JsonText(line.adjustments.iter().map(|a| adjustment_snapshot(a, &item_ids)).collect()),
+                }
+            })
+            .collect();
+        let paid = priced.total() == 0;
+        let expires_at = (!paid && provider.unpaid_orders_expire())
+            .then(|| now.saturating_add(i64::try_from(self.config.payment_timeout.as_millis()).unwrap_or(i64::MAX)));
+        let order = Order {
+            id: order_id.to_owned(),
+            number,
+            customer_id: cart.customer_id.clone(),
+            cart_id: cart.id.clone(),
+            email: email.to_owned(),
+            status: if paid { OrderStatus::Paid } else { OrderStatus::PendingPayment },
+            currency: priced.currency().as_str().to_owned(),
+            subtotal: priced.subtotal(),
+            discount_total: priced.discount_total(),
+            shipping_total: priced.shipping_total(),
+            tax_total: priced.tax_total(),
+            fee_total: priced.fee_total(),
+            total: priced.total(),
+            shipping_address: JsonText(address.clone()),
+            adjustments: JsonText(priced.adjustments().iter().map(|a| adjustment_snapshot(a, &item_ids)).collect()),
+            coupon_codes: JsonText(priced.coupons().iter().filter(|c| c.accepted).map(|c| c.code.clone()).collect()),
+            pricing_version: attempt.pricing_version.clone(),
+            payment_provider: provider.name().to_owned(),
+            refunded_total: 0,
+            paid_at: paid.then_some(now),
+            expires_at,
+            created_at: now,
+            updated_at: now,
+        };
+        (order, items)
+    }
+
+    /// After the commit: the order as stored, its guest token, and a payment session (asked for
+    /// outside any transaction; a failure is reported inside the 201, never as an error).
+    async fn after_commit(&self, order_id: &str) -> Result<CheckoutOutcome, OrderError> {
+        let record = self.get_any(order_id).await?;
+        let order_token = match record.order.customer_id {
+            None => Some(self.order_token(order_id).await?),
+            Some(_) => None,
+        };
+        let (payment_session, payment_error) = if record.order.status == OrderStatus::PendingPayment {
+            match self.payment_session(&record.order).await {
+                Ok(session) => (Some(session), None),
+                Err(error) => {
+                    tracing::warn!(order = order_id, provider = %error.provider, detail = %error.detail, "payment session failed");
+                    (None, Some(error))
+                }
+            }
+        } else {
+            (None, None)
+        };
+        Ok(CheckoutOutcome { record, order_token, payment_session, payment_error })
+    }
+
+    /// A payment session for an unpaid order from its provider (no transaction is open).
+    pub(super) async fn payment_session(&self, order: &Order) -> Result<PaymentSession, ProviderError> {
+        let provider = self.providers.get(&order.payment_provider).ok_or_else(|| ProviderError {
+            provider: order.payment_provider.clone(),
+            detail: "this provider is no longer configured".to_owned(),
+        })?;
+        let currency = order.currency.parse().map_err(|_| ProviderError {
+            provider: order.payment_provider.clone(),
+            detail: format!("the order's currency `{}` is not valid", order.currency),
+        })?;
+        provider
+            .create_session(&OrderForPayment {
+                order_id: order.id.clone(),
+                number: order.number,
+                amount: order.total - order.refunded_total,
+                currency,
+                email: order.email.clone(),
+            })
+            .await
+    }
+
+    /// `POST /orders/{id}/payment`: a new session for the owner's unpaid order; the provider's
+    /// failure is 502 `payment_provider_error`.
+    pub async fn new_payment_session(
+        &self,
+        who: &super::OrderCredential,
+        id: &str,
+    ) -> Result<PaymentSession, OrderError> {
+        let order = self.owned(who, id).await?;
+        if order.status != OrderStatus::PendingPayment {
+            return Err(OrderError::IllegalTransition { from: order.status, to: OrderStatus::Paid });
+        }
+        Ok(self.payment_session(&order).await?)
+    }
+}
+
+fn adjustment_snapshot(a: &AppliedAdjustment, item_ids: &HashMap<&str, String>) -> AdjustmentSnapshot {
+    let (target, line_id) = match &a.target {
+        Target::Line(id) => ("line", Some(item_ids.get(id.as_str()).cloned().unwrap_or_else(|| id.clone()))),
+        Target::Cart => ("cart", None),
+        Target::Shipping => ("shipping", None),
+    };
+    AdjustmentSnapshot {
+        plugin: a.plugin.clone(),
+        kind: match a.kind {
+            AdjustmentKind::Discount => "discount",
+            AdjustmentKind::Shipping => "shipping",
+            AdjustmentKind::Fee => "fee",
+            AdjustmentKind::Tax => "tax",
+        }
+        .to_owned(),
+        target: target.to_owned(),
+        line_id,
+        amount: a.amount,
+        code: a.code.clone(),
+        label: a.label.clone(),
+        tax_breakdown: a
+            .tax_breakdown
+            .iter()
+            .map(|c| TaxComponentSnapshot { name: c.name.clone(), amount: c.amount })
+            .collect(),
+        inclusive: a.inclusive,
+    }
+}

@@ -1,0 +1,64 @@
+//! Idempotency of checkout (API.md): one key, scoped to the caller, runs once; a replay gets the
+//! stored answer; a claim has a lease, so a request that died mid-way stops blocking its key.
+
+use super::OrderService;
+use crate::orders::{error::OrderError, store::idempotency as store};
+
+/// How long an in-progress claim blocks its key ("about a minute"). A checkout prices with
+/// bounded plugin calls and asks one provider with a bounded call, well inside it.
+const LEASE_MS: i64 = 60_000;
+/// How long a record is kept.
+const KEEP_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// What a claim found.
+pub enum Claim {
+    /// Run the request (`resume_order`: the first run committed this order but never answered).
+    Run { resume_order: Option<String> },
+    /// The stored answer of the first run.
+    Replay { status: u16, body: String, order_id: Option<String> },
+}
+
+impl OrderService {
+    pub(super) async fn claim(&self, scope: &str, key: &str, request_hash: &str) -> Result<Claim, OrderError> {
+        let pool = self.db.pool();
+        let now = self.clock.now_ms();
+        store::forget_expired(pool, scope, key, now).await?;
+        if store::insert_claim(pool, scope, key, request_hash, now, now + LEASE_MS, now + KEEP_MS).await? {
+            return Ok(Claim::Run { resume_order: None });
+        }
+        let Some(record) = store::read(pool, scope, key).await? else {
+            // Expired and deleted by another request between our insert and read: rare; the
+            // client retries.
+            return Err(OrderError::IdempotencyInProgress);
+        };
+        if record.request_hash != request_hash {
+            return Err(OrderError::IdempotencyKeyReused);
+        }
+        if record.state == "done" {
+            let status = record.response_status.and_then(|s| u16::try_from(s).ok()).unwrap_or(500);
+            let body = record.response_body.unwrap_or_default();
+            return Ok(Claim::Replay { status, body, order_id: record.order_id });
+        }
+        if record.lease_until >= now {
+            return Err(OrderError::IdempotencyInProgress);
+        }
+        if store::take_over(pool, scope, key, now, now + LEASE_MS).await? {
+            tracing::warn!(scope, "took over an idempotency claim whose request died");
+            return Ok(Claim::Run { resume_order: record.order_id });
+        }
+        Err(OrderError::IdempotencyInProgress)
+    }
+
+    pub(super) async fn finish(&self, scope: &str, key: &str, status: u16, body: &str) -> Result<(), OrderError> {
+        Ok(store::complete(self.db.pool(), scope, key, status, body).await?)
+    }
+
+    pub(super) async fn abandon(&self, scope: &str, key: &str) -> Result<(), OrderError> {
+        Ok(store::release(self.db.pool(), scope, key).await?)
+    }
+
+    /// For the `order_expiry` job's housekeeping: drops records older than a day.
+    pub async fn purge_idempotency_records(&self) -> Result<u64, OrderError> {
+        Ok(store::purge_expired(self.db.pool(), self.clock.now_ms()).await?)
+    }
+}
