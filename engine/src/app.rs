@@ -46,8 +46,8 @@ use crate::{
     metrics::Metrics,
     ops::OpsApi,
     orders::{
-        OrderService,
-        api::{checkout::CheckoutApi, storefront::OrdersApi},
+        OrderExpiryJob, OrderService,
+        api::{admin::AdminOrdersApi, checkout::CheckoutApi, storefront::OrdersApi},
         service::{OrderDeps, OrderHistory},
     },
     payments::PaymentProviders,
@@ -157,6 +157,7 @@ impl AppState {
         }));
         jobs.register(Arc::new(CleanupJob { accounts: accounts.clone() }));
         jobs.register(Arc::new(CartCleanupJob { carts: carts.clone() }));
+        jobs.register(Arc::new(OrderExpiryJob { orders: orders.clone(), interval: config.jobs.poll_interval }));
         jobs.register(Arc::new(PasswordResetJob { accounts: accounts.clone(), interval: config.jobs.poll_interval }));
         Ok(Self {
             config: Arc::new(config),
@@ -190,6 +191,7 @@ type Apis = (
     CheckoutApi,
     OrdersApi,
     AdminPricingApi,
+    AdminOrdersApi,
     AdminPluginsApi,
     OpsApi,
 );
@@ -212,6 +214,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
             pricing: state.pricing.clone(),
             carts: state.cart_builder.clone(),
         },
+        AdminOrdersApi { accounts: state.accounts.clone(), orders: state.orders.clone() },
         AdminPluginsApi { accounts: state.accounts.clone(), plugins: state.plugins.clone() },
         OpsApi {
             db: state.db.clone(),

@@ -24,6 +24,7 @@ mod me;
 mod openapi_doc;
 mod openapi_truth;
 mod ops;
+mod orders;
 mod passwords;
 mod plugin_admin;
 mod plugin_cache;

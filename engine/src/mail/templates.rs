@@ -37,11 +37,7 @@ pub fn format_money(amount: i64, currency: Currency) -> String {
     let magnitude = amount.unsigned_abs();
     let scale = 10u64.pow(exp);
     let whole = group(&(magnitude / scale).to_string(), currency.as_str() == "INR");
-    let number = if exp == 0 {
-        whole
-    } else {
-        format!("{whole}.{:0width$}", magnitude % scale, width = exp as usize)
-    };
+    let number = if exp == 0 { whole } else { format!("{whole}.{:0width$}", magnitude % scale, width = exp as usize) };
     let symbol = match currency.as_str() {
         "INR" => "₹".to_owned(),
         "USD" => "$".to_owned(),

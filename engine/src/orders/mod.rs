@@ -10,3 +10,36 @@ mod store;
 
 pub use error::OrderError;
 pub use service::OrderService;
+
+use std::{pin::Pin, sync::Arc, time::Duration};
+
+use crate::jobs::{Job, JobContext, JobReport};
+
+// The job is a thin shell over `OrderService::expire_unpaid`; it lives here so the domain keeps
+// its five role files (see `lib.rs`).
+/// The `order_expiry` job: cancels unpaid orders whose payment time ran out (returning their
+/// stock once), and drops checkout idempotency records older than a day.
+pub struct OrderExpiryJob {
+    pub orders: Arc<OrderService>,
+    /// `jobs.poll_interval`: an expired order should not hold its stock much past its deadline.
+    pub interval: Duration,
+}
+
+impl Job for OrderExpiryJob {
+    fn name(&self) -> &'static str {
+        "order_expiry"
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    fn run<'a>(&'a self, _ctx: &'a JobContext) -> Pin<Box<dyn Future<Output = anyhow::Result<JobReport>> + Send + 'a>> {
+        Box::pin(async move {
+            let expired = self.orders.expire_unpaid().await?;
+            let purged = self.orders.purge_idempotency_records().await?;
+            tracing::debug!(expired, purged, "order expiry");
+            Ok(JobReport { processed: expired, failed: 0 })
+        })
+    }
+}

@@ -247,6 +247,17 @@ impl TryFrom<Option<String>> for OptionalStatus {
     }
 }
 
+/// Filters of the staff's order list, all optional (`email` normalised, as accounts store it).
+#[derive(Debug, Default, Clone)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub email: Option<String>,
+    /// Inclusive, Unix ms.
+    pub created_from: Option<i64>,
+    /// Exclusive, Unix ms.
+    pub created_to: Option<i64>,
+}
+
 /// An order with its items and history: what every order route shows.
 #[derive(Debug, Clone)]
 pub struct OrderRecord {

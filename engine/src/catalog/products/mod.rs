@@ -15,7 +15,6 @@ mod stock_store;
 mod store;
 
 /// The store functions other domains call inside their own transaction (see `stock_store`).
-#[cfg_attr(not(test), expect(unused_imports, reason = "the seam checkout will use (issue 10)"))]
 pub(crate) use stock_store::{lock_variants, return_stock, take_stock};
 
 pub use admin_api::AdminProductsApi;

@@ -28,7 +28,6 @@ pub(crate) async fn take_stock(tx: &mut Tx, variant_id: &str, quantity: i64, now
 
 /// Puts `quantity` (≥ 1) units back (a cancelled or expired order), removed variants included so
 /// that restoring one later restores its count. `None` when no such variant exists.
-#[cfg_attr(not(test), expect(dead_code, reason = "order cancellation and expiry will use it (issue 10, lifecycle)"))]
 pub(crate) async fn return_stock(tx: &mut Tx, variant_id: &str, quantity: i64, now: i64) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar::<_, i64>(
         "UPDATE variants SET stock = stock + $1, updated_at = $2 WHERE id = $3 AND $1 > 0 RETURNING stock",

@@ -156,7 +156,15 @@ fn reasons(operation_id: &str) -> Option<&'static [A]> {
             ProviderFailed,
             Db,
         ],
-        "adminListOrders" => &[Staff, List, Db],
+        "adminListOrders" => &[
+            Staff,
+            List,
+            Unprocessable(
+                "`validation_failed`: `created_from` or `created_to` is not an RFC 3339 date-time, or `created_from` \
+                 is after `created_to`",
+            ),
+            Db,
+        ],
         "adminGetOrder" => &[Staff, NotFound, Db],
         "adminTransitionOrder" => &[Staff, NotFound, Conflict("`illegal_transition`"), Db],
         "getHealth" => &[],

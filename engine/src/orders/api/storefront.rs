@@ -68,6 +68,30 @@ impl OrdersApi {
         let who = self.credential(req).await?;
         Ok(Json(OrderView::of(self.orders.get(&who, &id.0).await?)))
     }
+
+    /// Cancel an order
+    ///
+    /// The owner cancels an order that is `pending_payment` or `paid` (not once it is being
+    /// processed or has shipped: 409 `illegal_transition`, as for an order already cancelled).
+    /// The stock goes back exactly once and coupon uses are released. A paid order's refund is
+    /// recorded in the history for the shop to make (the `manual` provider refunds by hand).
+    #[oai(path = "/orders/:id/cancel", method = "post", operation_id = "cancelOrder")]
+    async fn cancel(
+        &self,
+        req: &Request,
+        id: Path<Text>,
+        body: Json<Option<CancelBody>>,
+    ) -> Result<Json<OrderView>, ApiError> {
+        let who = self.credential(req).await?;
+        let reason = body.0.and_then(|b| b.reason).map(String::from);
+        Ok(Json(OrderView::of(self.orders.cancel(&who, &id.0, reason).await?)))
+    }
+}
+
+#[derive(Object)]
+pub struct CancelBody {
+    /// Why, in the shopper's words; kept in the status history and repeated in the mail.
+    pub reason: Option<Text>,
 }
 
 impl OrdersApi {

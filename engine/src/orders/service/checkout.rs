@@ -21,6 +21,7 @@ use crate::{
     catalog::products::{lock_variants, take_stock},
     db::{JsonText, Tx},
     ids::new_id,
+    mail::templates::OrderMailKind,
     orders::{
         error::{OrderError, ShortLine},
         model::{AdjustmentSnapshot, Order, OrderItem, OrderRecord, OrderStatus, TaxComponentSnapshot},
@@ -104,7 +105,7 @@ impl From<sqlx::Error> for Retry {
 
 /// PostgreSQL's deadlock (40P01) and serialization failure (40001): the transaction did
 /// nothing and may simply run again. Locking variants in id order makes them rare.
-fn is_transient(error: &sqlx::Error) -> bool {
+pub(super) fn is_transient(error: &sqlx::Error) -> bool {
     error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "40P01" || code == "40001")
 }
 
@@ -204,6 +205,8 @@ impl OrderService {
                 .ok_or_else(|| OrderError::field("shipping_address", "is required (here or on the cart)"))?,
         };
 
+        // The placed mail's link carries a guest's token: load its key before any transaction.
+        self.token_key().await?;
         let mut contended: Option<String> = None;
         for _ in 0..MAX_ATTEMPTS {
             let attempt = self.price(cart, &address).await?;
@@ -443,7 +446,15 @@ impl OrderService {
             return Err(Retry::Failed(OrderError::CartConverted));
         }
         store::idempotency::attach_order(tx, scope, key, &order_id).await?;
-        // MAIL-TODO(integrator): enqueue the `placed` (and for a total of 0 `paid`) mail here.
+        // Queued with the order, so the mails exist exactly when it commits.
+        let mail_failed = |error: OrderError| match error {
+            OrderError::Db(e) => Retry::from(e),
+            other => Retry::Failed(other),
+        };
+        self.enqueue_order_mail(tx, &order_id, OrderMailKind::Placed).await.map_err(mail_failed)?;
+        if order.status == OrderStatus::Paid {
+            self.enqueue_order_mail(tx, &order_id, OrderMailKind::Paid).await.map_err(mail_failed)?;
+        }
         Ok(order_id)
     }
 

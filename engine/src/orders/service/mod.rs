@@ -4,6 +4,8 @@
 
 pub mod checkout;
 mod idempotency;
+pub mod lifecycle;
+mod mail;
 
 use std::sync::Arc;
 
@@ -13,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use super::{
     error::OrderError,
-    model::{Order, OrderRecord},
+    model::{Order, OrderFilter, OrderRecord},
     store,
 };
 use crate::{
@@ -113,6 +115,18 @@ impl OrderService {
         self.records_of(orders).await
     }
 
+    /// `GET /admin/orders`: every order matching `filter`, newest first; `before` is the last id
+    /// of the previous page. Fetches `limit + 1` so the caller can tell whether a next page exists.
+    pub async fn list_all(
+        &self,
+        filter: &OrderFilter,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<OrderRecord>, OrderError> {
+        let orders = store::lifecycle::list(self.db.pool(), filter, before, limit + 1).await?;
+        self.records_of(orders).await
+    }
+
     /// The order `id` if `who` owns it: the customer, or a guest whose token was derived for
     /// this order (compared in constant time). Anyone else: `NotFound`.
     pub(super) async fn owned(&self, who: &OrderCredential, id: &str) -> Result<Order, OrderError> {
@@ -136,6 +150,18 @@ impl OrderService {
     /// derived rather than stored, so a checkout replay can return it again and a leaked
     /// database holds no tokens.
     pub async fn order_token(&self, order_id: &str) -> Result<String, OrderError> {
+        let key = self.token_key().await?;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        mac.update(b"order-token:");
+        mac.update(order_id.as_bytes());
+        Ok(format!("ot_{}", hex::encode(mac.finalize().into_bytes())))
+    }
+
+    /// The order-token key, read (or made) once per process on a pool connection of its own.
+    /// Call it before opening a transaction that mails a guest order (the link carries the
+    /// token): on SQLite that transaction holds the only write lock, which the first read's
+    /// insert would wait for until it timed out.
+    pub(super) async fn token_key(&self) -> Result<&[u8], OrderError> {
         let key = self
             .token_key
             .get_or_try_init(|| async {
@@ -146,10 +172,7 @@ impl OrderService {
                 Ok::<_, sqlx::Error>(hex_key.into_bytes())
             })
             .await?;
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-        mac.update(b"order-token:");
-        mac.update(order_id.as_bytes());
-        Ok(format!("ot_{}", hex::encode(mac.finalize().into_bytes())))
+        Ok(key)
     }
 
     pub(super) async fn record_of(&self, order: Order) -> Result<OrderRecord, OrderError> {
