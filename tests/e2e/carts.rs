@@ -16,7 +16,7 @@ use crate::{
 const CARTS: &str = "/api/v1/carts";
 
 /// A request with an optional bearer token and an optional `X-Cart-Token`.
-async fn call(
+pub async fn call(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -38,14 +38,14 @@ async fn call(
 }
 
 /// A new guest cart: (id, token).
-async fn guest_cart(app: &TestApp) -> (String, String) {
+pub async fn guest_cart(app: &TestApp) -> (String, String) {
     let response = call(app, Method::POST, CARTS, None, None, None).await;
     assert_eq!(response.status, 201, "{}", response.text);
     let token = response.body["cart_token"].as_str().expect("cart_token").to_owned();
     (id(&response.body), token)
 }
 
-async fn add_line(app: &TestApp, cart: &str, token: &str, variant: &str, quantity: i64) -> TestResponse {
+pub async fn add_line(app: &TestApp, cart: &str, token: &str, variant: &str, quantity: i64) -> TestResponse {
     let body = json!({"variant_id": variant, "quantity": quantity});
     call(app, Method::POST, &format!("{CARTS}/{cart}/lines"), None, Some(token), Some(body)).await
 }
