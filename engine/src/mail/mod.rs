@@ -6,4 +6,5 @@
 
 pub mod job;
 pub mod outbox;
+pub mod templates;
 pub mod transport;
