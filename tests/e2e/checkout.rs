@@ -384,3 +384,17 @@ async fn the_storefront_journey_guest_cart_login_merge_checkout_once() {
     assert_eq!(mine.body["items"][0]["items"][1]["unit_price"], 30_000, "the novel as sold");
     assert_eq!(mine.body["next_cursor"], Value::Null);
 }
+
+/// Guards "stock changes reach the catalog's list cache on this instance at once": a cached
+/// list page shows the last unit in stock; after it is sold the next read says sold out, well
+/// inside the cache's TTL.
+#[tokio::test]
+async fn selling_the_last_unit_refreshes_the_cached_product_list() {
+    let app = spawn_app_with(|c| c.catalog.list_cache_ttl = std::time::Duration::from_secs(600)).await;
+    let staff = app.staff().await;
+    let vase = id(&simple_product(&app, &staff.access, "Vase", 10_000, 1).await["variants"][0]);
+    let in_stock = |body: &Value| body["items"][0]["in_stock"].as_bool();
+    assert_eq!(in_stock(&app.get("/api/v1/products", None).await.body), Some(true));
+    guest_order(&app, &[(&vase, 1)]).await;
+    assert_eq!(in_stock(&app.get("/api/v1/products", None).await.body), Some(false), "not the cached page");
+}
