@@ -153,7 +153,7 @@ async fn seed_stock_needs_products_and_a_sane_number() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = sqlite_url(dir.path(), "bad.db");
 
-    for args in [&["--demo", "--stock", "10"][..], &["--products", "5", "--stock", "-1"][..]] {
+    for args in [&["--demo", "--stock", "10"][..], &["--products", "5", "--stock=-1"][..]] {
         let run = seed(dir.path(), &url, args, &[]).await;
 
         assert_eq!(run.code, Some(2), "{args:?} is a usage error: {}", run.stderr);
