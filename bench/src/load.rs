@@ -42,9 +42,46 @@ impl Samples {
         self.latencies.extend(other.latencies);
         self.errors += other.errors;
     }
+
+    /// Records a request sent at `sent` that completed at `done`, if it completed inside
+    /// `window`: completion time decides, so throughput is "answers per second inside the
+    /// window". For clients that time several kinds of request themselves (see [`client`]).
+    pub fn record(&mut self, window: &Window, sent: Instant, done: Instant, outcome: Outcome) {
+        if window.contains(done) {
+            match outcome {
+                Outcome::Ok => self.latencies.push(done - sent),
+                Outcome::Unexpected => self.errors += 1,
+            }
+        }
+    }
+}
+
+/// What [`clients`] can merge: one client's samples, or several kinds of them.
+pub trait Merge: Default {
+    fn merge_from(&mut self, other: Self);
+}
+
+impl Merge for Samples {
+    fn merge_from(&mut self, other: Self) {
+        self.merge(other);
+    }
+}
+
+/// One [`Samples`] per kind of request, position by position (`[add_line, get_cart]`); the
+/// empty default takes the first client's as they are.
+impl Merge for Vec<Samples> {
+    fn merge_from(&mut self, other: Self) {
+        if self.len() < other.len() {
+            self.resize_with(other.len(), Samples::default);
+        }
+        for (mine, theirs) in self.iter_mut().zip(other) {
+            mine.merge(theirs);
+        }
+    }
 }
 
 /// The outcome of one request, as a client sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
     /// The server answered, but not as expected (counted, not fatal: it is a result).
@@ -76,30 +113,24 @@ where
             return Ok(samples);
         }
         let outcome = request().await?;
-        let done = now();
-        // Completion time decides, so throughput is "answers per second inside the window".
-        if window.contains(done) {
-            match outcome {
-                Outcome::Ok => samples.latencies.push(done - sent),
-                Outcome::Unexpected => samples.errors += 1,
-            }
-        }
+        samples.record(&window, sent, now(), outcome);
     }
 }
 
 /// Runs `count` clients concurrently (`make(i)` builds client `i`) and merges what they saw.
-pub async fn clients<F, Fut>(count: usize, mut make: F) -> anyhow::Result<Samples>
+pub async fn clients<S, F, Fut>(count: usize, mut make: F) -> anyhow::Result<S>
 where
+    S: Merge + Send + 'static,
     F: FnMut(usize) -> Fut,
-    Fut: Future<Output = anyhow::Result<Samples>> + Send + 'static,
+    Fut: Future<Output = anyhow::Result<S>> + Send + 'static,
 {
     let mut set = JoinSet::new();
     for i in 0..count {
         set.spawn(make(i));
     }
-    let mut all = Samples::default();
+    let mut all = S::default();
     while let Some(joined) = set.join_next().await {
-        all.merge(joined??);
+        all.merge_from(joined??);
     }
     Ok(all)
 }
@@ -153,6 +184,28 @@ mod tests {
         .await?;
         assert!(samples.latencies.is_empty());
         assert_eq!(samples.errors, 4);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn clients_merge_each_kind_of_request_apart() -> anyhow::Result<()> {
+        let t0 = Instant::now();
+        let window = Window { start: t0, end: t0 + Duration::from_millis(10) };
+        let all: Vec<Samples> = clients(2, |i| async move {
+            let mut kinds = vec![Samples::default(), Samples::default()];
+            let ms = Duration::from_millis(1 + i as u64);
+            kinds[0].record(&window, t0, t0 + ms, Outcome::Ok);
+            kinds[1].record(&window, t0, t0 + ms, Outcome::Unexpected);
+            // Completed after the window: not counted.
+            kinds[1].record(&window, t0, t0 + Duration::from_millis(11), Outcome::Ok);
+            Ok(kinds)
+        })
+        .await?;
+        let mut first = all[0].latencies.clone();
+        first.sort();
+        assert_eq!(first, [1, 2].map(Duration::from_millis));
+        assert_eq!((all[0].errors, all[1].errors), (0, 2));
+        assert!(all[1].latencies.is_empty());
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 //! `bench` with no subcommand runs every suite; `bench auth` runs one. A new suite (catalog
 //! lists, …) is a module in `scenarios`, a variant of [`Command`] and a line in [`run_all`].
 
+mod database;
 mod engine;
 mod load;
 mod report;
@@ -21,7 +22,11 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::scenarios::{auth, plugins};
+use crate::{
+    database::Database,
+    engine::Seed,
+    scenarios::{auth, carts, checkout, plugins},
+};
 
 /// Load benchmarks for the commerce engine (release builds only give meaningful numbers).
 #[derive(Parser)]
@@ -43,6 +48,11 @@ pub struct Common {
     /// Load applied before measuring starts, so connections are open and queues are full.
     #[arg(long, global = true, default_value = "2s", value_parser = humantime::parse_duration)]
     pub warmup: Duration,
+    /// The engine's database: `sqlite` (a fresh file per suite) or a PostgreSQL server URL such
+    /// as `postgres://postgres@127.0.0.1:5432/postgres`, on which each suite creates a database
+    /// of its own and drops it afterwards.
+    #[arg(long, global = true, default_value = "sqlite", value_parser = Database::parse)]
+    pub database: Database,
 }
 
 #[derive(Subcommand)]
@@ -53,11 +63,21 @@ enum Command {
     Auth(auth::Args),
     /// Pricing-plugin calls and the demo pricing chain, sandboxed and native, in process.
     Plugins(plugins::Args),
+    /// Guest carts priced through the demo plugin chain: load.sh's `cart_flow` (add a line, read the cart).
+    Carts(carts::Args),
+    /// Guest checkouts: cart, line, address, then `POST /api/v1/checkout`; orders per second.
+    Checkout(checkout::Args),
     /// Internal: serve the engine from a configuration file until stdin closes.
     #[command(hide = true)]
     Engine {
         #[arg(long)]
         config: PathBuf,
+        /// Generated products to seed before listening (`engine seed --products N`).
+        #[arg(long, requires = "seed_stock")]
+        seed_products: Option<u32>,
+        /// Their stock (`engine seed --stock S`).
+        #[arg(long, requires = "seed_products")]
+        seed_stock: Option<i64>,
     },
 }
 
@@ -68,6 +88,10 @@ struct AllArgs {
     auth: auth::Args,
     #[command(flatten)]
     plugins: plugins::Args,
+    #[command(flatten)]
+    carts: carts::Args,
+    #[command(flatten)]
+    checkout: checkout::Args,
 }
 
 /// The same allocator as the `engine` binary, so in-process suites measure what it runs.
@@ -78,9 +102,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         // The child process: no client runtime here, the engine builds its own.
-        Some(Command::Engine { config }) => engine::serve(&config),
+        Some(Command::Engine { config, seed_products, seed_stock }) => {
+            let seed = seed_products.zip(seed_stock).map(|(products, stock)| Seed { products, stock });
+            engine::serve(&config, seed)
+        }
         Some(Command::Auth(args)) => client(|| auth::run(cli.common, args)),
         Some(Command::Plugins(args)) => in_process(|| plugins::run(args)),
+        Some(Command::Carts(args)) => client(|| carts::run(cli.common, args)),
+        Some(Command::Checkout(args)) => client(|| checkout::run(cli.common, args)),
         Some(Command::All(all)) => run_all(cli.common, all),
         None => run_all(cli.common, AllArgs::default()),
     };
@@ -95,8 +124,10 @@ fn main() -> ExitCode {
 
 /// Each suite on its own runtime, one after the other.
 fn run_all(common: Common, all: AllArgs) -> anyhow::Result<()> {
-    client(|| auth::run(common, all.auth))?;
-    in_process(|| plugins::run(all.plugins))
+    client(|| auth::run(common.clone(), all.auth))?;
+    in_process(|| plugins::run(all.plugins))?;
+    client(|| carts::run(common.clone(), all.carts))?;
+    client(|| checkout::run(common, all.checkout))
 }
 
 /// Runs the load generator on its own runtime. Two workers are plenty: clients mostly wait,

@@ -199,7 +199,7 @@ type Apis = (
 /// The OpenAPI service: every API struct of every domain, composed once.
 pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
     let apis = (
-        AuthApi { accounts: state.accounts.clone() },
+        AuthApi { accounts: state.accounts.clone(), carts: state.carts.clone() },
         MeApi { accounts: state.accounts.clone() },
         AdminCustomersApi { accounts: state.accounts.clone() },
         CategoriesApi { categories: state.categories.clone() },

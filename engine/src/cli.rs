@@ -67,6 +67,11 @@ struct SeedArgs {
     /// N generated products over `category-01` … `category-20`; the same N gives the same products.
     #[arg(long, value_name = "N", group = "data")]
     products: Option<u32>,
+    /// With `--products`: every variant created gets stock S instead of its generated stock
+    /// (which is 0–200, a tenth sold out). Benchmarks that add to carts or check out need
+    /// stock for the whole run, e.g. `--stock 1000000`. Existing products are not changed.
+    #[arg(long, value_name = "S", requires = "products", value_parser = clap::value_parser!(i64).range(0..=1_000_000_000))]
+    stock: Option<i64>,
 }
 
 #[derive(Subcommand)]
@@ -221,7 +226,7 @@ async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(n) = args.products {
         let started = std::time::Instant::now();
-        let report = crate::seed::products(&state, n).await?;
+        let report = crate::seed::products(&state, n, args.stock).await?;
         println!("{n} generated products: {report} ({:.1} s)", started.elapsed().as_secs_f64());
     }
     state.db.close().await;

@@ -58,10 +58,13 @@ pub async fn demo(state: &AppState) -> anyhow::Result<SeedReport> {
     demo::seed(state).await
 }
 
-/// `engine seed --products N`: `n` generated products over `category-01` … `category-20`.
-pub async fn products(state: &AppState, n: u32) -> anyhow::Result<SeedReport> {
+/// `engine seed --products N [--stock S]`: `n` generated products over `category-01` …
+/// `category-20`. With `stock`, every variant this run creates holds that many units instead of
+/// its generated stock (0–200, a tenth sold out), so a benchmark can add to carts and check out
+/// for its whole run; products that already exist keep theirs (seeding never changes data).
+pub async fn products(state: &AppState, n: u32, stock: Option<i64>) -> anyhow::Result<SeedReport> {
     ensure_allowed(&state.config)?;
-    generated::seed(state, n).await
+    generated::seed(state, n, stock).await
 }
 
 /// A category to create unless its slug exists: (slug, name, parent slug, description).

@@ -326,3 +326,75 @@ async fn the_owner_asks_for_a_payment_session_again() {
         TestApp::read(app.client.post(app.url(&path)).header("X-Order-Token", "ot_nope").send().await.unwrap()).await;
     stranger.assert_problem(404, "not_found");
 }
+
+/// Guards the storefront journey end to end: a guest builds the worked example's cart
+/// and applies WELCOME10, logs in (the guest cart becomes the customer's), sets a Karnataka
+/// address, checks out twice with one `Idempotency-Key` (one order, identical replies), and the
+/// order's snapshot totals 132988; a later price edit leaves it unchanged; the customer lists it.
+#[tokio::test]
+async fn the_storefront_journey_guest_cart_login_merge_checkout_once() {
+    let (app, shop, staff) = demo_app().await;
+    let (email, pw) = (unique_email("journey"), password());
+    assert_eq!(app.register(&email, &pw).await.status, 201);
+
+    let (cart, token) = guest_cart(&app).await;
+    assert_eq!(add_line(&app, &cart, &token, &shop.tshirt, 2).await.status, 200);
+    assert_eq!(add_line(&app, &cart, &token, &shop.novel, 1).await.status, 200);
+    let path = format!("/api/v1/carts/{cart}/coupons");
+    let applied = call(&app, Method::POST, &path, None, Some(&token), Some(json!({"code": "WELCOME10"}))).await;
+    assert_eq!(applied.status, 200, "{}", applied.text);
+
+    let login = app
+        .post("/api/v1/auth/login", None, json!({"email": email, "password": pw, "cart_id": cart, "cart_token": token}))
+        .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    assert_eq!(login.body["cart_id"], cart.as_str(), "the guest cart became the customer's");
+    let access = login.body["access_token"].as_str().unwrap().to_owned();
+
+    let cart_path = format!("/api/v1/carts/{cart}");
+    let body = json!({"shipping_address": karnataka()});
+    let patched = call(&app, Method::PATCH, &cart_path, Some(&access), None, Some(body)).await;
+    assert_eq!((patched.status.as_u16(), patched.body["total"].as_i64()), (200, Some(132_988)), "{}", patched.text);
+
+    let key = new_key();
+    let body = json!({"cart_id": cart, "payment_provider": "manual", "expected_total": 132_988});
+    let first = checkout(&app.base, &app.client, Some(&key), Some(&access), None, body.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let second = checkout(&app.base, &app.client, Some(&key), Some(&access), None, body).await;
+    assert_eq!(second.status, 201, "{}", second.text);
+    assert_eq!(second.body, first.body, "identical replies");
+    assert_eq!(second.header("idempotent-replayed"), Some("true"));
+    let order = &first.body;
+    assert_eq!(order["email"], email.as_str());
+    assert_eq!(order["customer_id"], login.body["user"]["id"]);
+    assert_eq!(
+        ["subtotal", "discount_total", "shipping_total", "tax_total", "fee_total", "total"].map(|k| order[k].as_i64()),
+        [Some(129_800), Some(12_980), Some(0), Some(16_168), Some(0), Some(132_988)],
+        "{order:#}"
+    );
+    assert_eq!(order["coupon_codes"], json!(["WELCOME10"]));
+
+    let edited =
+        app.patch(&format!("/api/v1/admin/variants/{}", shop.novel), Some(&staff), json!({"price": 10_000})).await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    let mine = app.get("/api/v1/orders", Some(&access)).await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert_eq!(mine.body["items"].as_array().map(Vec::len), Some(1), "one order: {}", mine.text);
+    assert_eq!(mine.body["items"][0]["total"], 132_988);
+    assert_eq!(mine.body["items"][0]["items"][1]["unit_price"], 30_000, "the novel as sold");
+    assert_eq!(mine.body["next_cursor"], Value::Null);
+}
+
+/// Guards "stock changes reach the catalog's list cache on this instance at once": a cached
+/// list page shows the last unit in stock; after it is sold the next read says sold out, well
+/// inside the cache's TTL.
+#[tokio::test]
+async fn selling_the_last_unit_refreshes_the_cached_product_list() {
+    let app = spawn_app_with(|c| c.catalog.list_cache_ttl = std::time::Duration::from_secs(600)).await;
+    let staff = app.staff().await;
+    let vase = id(&simple_product(&app, &staff.access, "Vase", 10_000, 1).await["variants"][0]);
+    let in_stock = |body: &Value| body["items"][0]["in_stock"].as_bool();
+    assert_eq!(in_stock(&app.get("/api/v1/products", None).await.body), Some(true));
+    guest_order(&app, &[(&vase, 1)]).await;
+    assert_eq!(in_stock(&app.get("/api/v1/products", None).await.body), Some(false), "not the cached page");
+}

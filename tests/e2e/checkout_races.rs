@@ -177,4 +177,10 @@ async fn a_coupons_last_use_is_taken_once() {
         .await
         .unwrap();
     assert_eq!(redeemed, 1);
+
+    // Carts see the real count now: the code is used up.
+    let (cart, token) = ready_guest_cart(&app, &[(&mug, 1)]).await;
+    let path = format!("/api/v1/carts/{cart}/coupons");
+    let refused = call(&app, reqwest::Method::POST, &path, None, Some(&token), Some(json!({"code": "LAST1"}))).await;
+    refused.assert_problem(422, "coupon_ineligible");
 }

@@ -47,8 +47,11 @@ async fn every_operation_declares_its_security_a_4xx_and_the_document_a_license(
     let doc = document(&app).await;
     for (path, method, operation) in operations(&doc) {
         let security = operation["security"].as_array().unwrap_or_else(|| panic!("{method} {path}: no security"));
-        let protected = path.starts_with("/api/v1/me") || path.starts_with("/api/v1/admin");
-        if path.starts_with("/api/v1/carts/") {
+        let protected = path.starts_with("/api/v1/me") || path.starts_with("/api/v1/admin") || path == "/api/v1/orders";
+        if path.starts_with("/api/v1/orders/") {
+            let expected = serde_json::json!([{"BearerAuth": []}, {"OrderToken": []}]);
+            assert_eq!(serde_json::json!(security), expected, "{method} {path}: the owner's bearer or order token");
+        } else if path.starts_with("/api/v1/carts/") || path == "/api/v1/checkout" {
             let expected = serde_json::json!([{"BearerAuth": []}, {"CartToken": []}]);
             assert_eq!(serde_json::json!(security), expected, "{method} {path}: the owner's bearer or cart token");
         } else if path == "/api/v1/carts" {

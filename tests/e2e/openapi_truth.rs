@@ -98,7 +98,29 @@ struct Walk<'a> {
 impl Walk<'_> {
     /// Sends the request and checks the answer against the document; returns the body.
     async fn call(&mut self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Value {
-        let response = self.app.request(method.clone(), path, token, body).await;
+        self.call_with(method, path, token, &[], body).await
+    }
+
+    /// [`Walk::call`] with extra request headers (`Idempotency-Key`, guest tokens).
+    async fn call_with(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Value {
+        let mut request = self.app.client.request(method.clone(), self.app.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = TestApp::read(request.send().await.expect("request sent")).await;
         let Some((id, responses)) = operation(self.doc, &method, path) else {
             self.problems.push(format!("{method} {path}: not in the document"));
             return Value::Null;
@@ -187,7 +209,7 @@ async fn samples(walk: &mut Walk<'_>, staff: &str) {
     let pricey = json!({"name": "Truth cart", "price": 60000, "sku": "TRUTH-C", "stock": 5});
     let pricey = walk.call(M::POST, "/api/v1/admin/products", Some(staff), Some(pricey)).await;
     let line = json!({"variant_id": str_of(&pricey["variants"][0], "id"), "quantity": 1});
-    let cart = walk.call(M::POST, &format!("{cart_path}/lines"), Some(&customer), Some(line)).await;
+    let cart = walk.call(M::POST, &format!("{cart_path}/lines"), Some(&customer), Some(line.clone())).await;
     let line_path = format!("{cart_path}/lines/{}", str_of(&cart["lines"][0], "id"));
     walk.call(M::PATCH, &line_path, Some(&customer), Some(json!({"quantity": 2}))).await;
     walk.call(M::POST, &format!("{cart_path}/coupons"), Some(&customer), Some(json!({"code": "WELCOME10"}))).await;
@@ -196,12 +218,35 @@ async fn samples(walk: &mut Walk<'_>, staff: &str) {
     walk.call(M::DELETE, &line_path, Some(&customer), None).await;
     walk.call(M::POST, "/api/v1/carts", None, None).await;
 
+    // Checkout: the customer's cart (saved address on it) with the manual provider, and a guest's.
+    walk.call(M::POST, &format!("{cart_path}/lines"), Some(&customer), Some(line.clone())).await;
+    walk.call(M::GET, &cart_path, Some(&customer), None).await;
+    let key = [("Idempotency-Key", "truth-1")];
+    let placed = json!({"cart_id": cart_path.rsplit('/').next(), "payment_provider": "manual"});
+    let order = walk.call_with(M::POST, "/api/v1/checkout", Some(&customer), &key, Some(placed.clone())).await;
+    walk.call_with(M::POST, "/api/v1/checkout", Some(&customer), &key, Some(placed)).await;
+    let order_path = format!("/api/v1/orders/{}", str_of(&order, "id"));
+    walk.call(M::POST, &format!("{order_path}/payment"), Some(&customer), None).await;
+    let guest = walk.call(M::POST, "/api/v1/carts", None, None).await;
+    let guest_token = [("X-Cart-Token", str_of(&guest, "cart_token")), ("Idempotency-Key", "truth-2")];
+    let guest_cart = format!("/api/v1/carts/{}", str_of(&guest, "id"));
+    walk.call_with(M::POST, &format!("{guest_cart}/lines"), None, &guest_token[..1], Some(line)).await;
+    let guest_body = json!({"cart_id": str_of(&guest, "id"), "payment_provider": "manual", "email": "g@example.com",
+        "shipping_address": {"first_name": "G", "last_name": "H", "line1": "2 Road", "city": "Mysuru",
+        "region": "KA", "postal_code": "570001", "country": "IN"}});
+    let guest_order = walk.call_with(M::POST, "/api/v1/checkout", None, &guest_token, Some(guest_body)).await;
+    let guest_order_path = format!("/api/v1/orders/{}", str_of(&guest_order, "id"));
+    let order_token = [("X-Order-Token", str_of(&guest_order, "order_token"))];
+    walk.call_with(M::GET, &guest_order_path, None, &order_token, None).await;
+
     let reads = [
         "/api/v1/me".to_owned(),
         "/api/v1/me/addresses".to_owned(),
         address_path.clone(),
         "/api/v1/me/cart".to_owned(),
         cart_path.clone(),
+        "/api/v1/orders".to_owned(),
+        order_path.clone(),
         "/api/v1/categories".to_owned(),
         "/api/v1/categories/t-shirts".to_owned(),
         "/api/v1/products".to_owned(),

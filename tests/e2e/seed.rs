@@ -125,6 +125,44 @@ async fn seed_products_is_idempotent_and_the_same_on_every_database() {
 }
 
 #[tokio::test]
+async fn seed_products_with_stock_gives_every_variant_that_stock_and_otherwise_the_same_catalogue() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain = sqlite_url(dir.path(), "plain.db");
+    let stocked = sqlite_url(dir.path(), "stocked.db");
+
+    seed(dir.path(), &plain, &["--products", "40"], &[]).await.assert_success();
+    seed(dir.path(), &stocked, &["--products", "40", "--stock", "1000000"], &[]).await.assert_success();
+
+    let stocks = async |url: &str| {
+        let mut conn = AnyConnection::connect(url).await.unwrap();
+        sqlx::query_scalar::<_, i64>("SELECT stock FROM variants WHERE deleted_at IS NULL")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+    };
+    let seeded = stocks(&stocked).await;
+    assert!(seeded.len() >= 40, "at least one variant per product: {}", seeded.len());
+    assert!(seeded.iter().all(|s| *s == 1_000_000), "every variant has stock 1000000: {seeded:?}");
+    let generated = stocks(&plain).await;
+    assert!(generated.iter().any(|s| *s != 1_000_000), "without --stock the generated stock stays: {generated:?}");
+    assert_eq!(slugs(&plain).await, slugs(&stocked).await, "--stock changes stock only: same slugs, SKUs, prices");
+}
+
+#[tokio::test]
+async fn seed_stock_needs_products_and_a_sane_number() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = sqlite_url(dir.path(), "bad.db");
+
+    for args in [&["--demo", "--stock", "10"][..], &["--products", "5", "--stock=-1"][..]] {
+        let run = seed(dir.path(), &url, args, &[]).await;
+
+        assert_eq!(run.code, Some(2), "{args:?} is a usage error: {}", run.stderr);
+        assert!(run.stderr.contains("--stock"), "the error names the flag: {}", run.stderr);
+    }
+    assert!(!dir.path().join("bad.db").exists(), "refused before touching the database");
+}
+
+#[tokio::test]
 async fn seed_is_refused_in_production() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = sqlite_url(dir.path(), "prod.db");

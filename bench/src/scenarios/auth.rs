@@ -19,8 +19,8 @@ use tokio::task::JoinSet;
 
 use crate::{
     Common,
-    engine::Engine,
-    load::{self, Outcome, Samples, Window},
+    engine::{Engine, Setup},
+    load::{self, Samples, Window},
     report,
     stats::Summary,
 };
@@ -57,7 +57,7 @@ impl Default for Args {
 pub async fn run(common: Common, args: Args) -> anyhow::Result<()> {
     ensure!(args.users > 0, "--users must be at least 1");
     ensure!(args.login_clients > 0 && args.health_clients > 0, "client counts must be at least 1");
-    let engine = Engine::start().await?;
+    let engine = Engine::start(Setup::new(&common.database)).await?;
     let measured = measure(engine.base_url(), &common, &args).await;
     // Stop the engine whatever happened; a measuring error is the one worth reporting.
     let stopped = engine.stop().await;
@@ -141,7 +141,7 @@ async fn login_clients(base: &str, clients: usize, users: usize, window: Window)
         async move {
             load::client(window, || async {
                 let response = http.post(&url).json(&body).send().await.context("login request")?;
-                expect(response, reqwest::StatusCode::OK).await
+                super::expect(response, reqwest::StatusCode::OK).await
             })
             .await
         }
@@ -162,7 +162,7 @@ async fn health_clients(base: &str, clients: usize, window: Window) -> anyhow::R
         async move {
             load::client(window, || async {
                 let response = http.get(&url).send().await.context("health request")?;
-                expect(response, reqwest::StatusCode::OK).await
+                super::expect(response, reqwest::StatusCode::OK).await
             })
             .await
         }
@@ -170,17 +170,11 @@ async fn health_clients(base: &str, clients: usize, window: Window) -> anyhow::R
     .await
 }
 
-/// Reads the whole body (the latency includes it) and checks the status.
-async fn expect(response: reqwest::Response, status: reqwest::StatusCode) -> anyhow::Result<Outcome> {
-    let got = response.status();
-    response.bytes().await.context("reading a response body")?;
-    Ok(if got == status { Outcome::Ok } else { Outcome::Unexpected })
-}
-
 fn print_results(common: &Common, args: &Args, rows: &[Summary]) {
     let title = format!(
-        "auth: {} CPUs, {} users, {} login clients, {} health client(s), {:?} measured after {:?} warm-up",
+        "auth: {} CPUs, {}, {} users, {} login clients, {} health client(s), {:?} measured after {:?} warm-up",
         report::cpu_count(),
+        common.database.name(),
         args.users,
         args.login_clients,
         args.health_clients,

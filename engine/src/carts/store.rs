@@ -229,3 +229,75 @@ pub async fn delete_coupon(
         .await?;
     Ok(done.rows_affected())
 }
+
+// ---- Merge on login (issue 10, item 4) ----
+
+/// Gives an active guest cart to `customer_id` (its token stops working). 0 rows when it is no
+/// longer an active guest cart; on PostgreSQL a unique violation when the customer got an active
+/// cart meanwhile (the caller retries as a merge).
+pub async fn adopt_guest_cart(
+    ex: impl Executor<'_, Database = Any>,
+    cart_id: &str,
+    customer_id: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE carts SET customer_id = $1, token_hash = NULL, updated_at = $2 \
+         WHERE id = $3 AND status = 'active' AND customer_id IS NULL",
+    )
+    .bind(customer_id)
+    .bind(now)
+    .bind(cart_id)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Closes a guest cart whose lines went into a customer's cart: no route opens it again, and the
+/// cleanup job deletes it once idle.
+pub async fn close_merged(ex: impl Executor<'_, Database = Any>, cart_id: &str, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("UPDATE carts SET status = 'merged', updated_at = $1 WHERE id = $2 AND status = 'active'")
+        .bind(now)
+        .bind(cart_id)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Copies `from`'s coupon codes onto `to`; a code already there (in any case) stays as it is.
+pub async fn copy_coupons(
+    ex: impl Executor<'_, Database = Any>,
+    from: &str,
+    to: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    // SQLite needs the WHERE clause here: without one, `ON CONFLICT` after `INSERT … SELECT`
+    // is parsed as a join constraint.
+    sqlx::query(
+        "INSERT INTO cart_coupons (cart_id, code, code_key, created_at) \
+         SELECT $1, code, code_key, $2 FROM cart_coupons WHERE cart_id = $3 ON CONFLICT DO NOTHING",
+    )
+    .bind(to)
+    .bind(now)
+    .bind(from)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Keeps the cart's shipping address if it has one, else takes `address` (the guest cart's), and
+/// marks the cart changed.
+pub async fn keep_or_set_address(
+    ex: impl Executor<'_, Database = Any>,
+    cart_id: &str,
+    address: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE carts SET shipping_address = COALESCE(shipping_address, $1), updated_at = $2 WHERE id = $3")
+        .bind(address)
+        .bind(now)
+        .bind(cart_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}

@@ -179,7 +179,9 @@ fn parallelism(state: &AppState) -> usize {
     }
 }
 
-pub async fn seed(state: &AppState, n: u32) -> anyhow::Result<SeedReport> {
+/// Creates products `0..n` that do not exist yet; `stock`, when given, replaces every variant's
+/// generated stock (after generation, so names, prices and SKUs stay those of product `i`).
+pub async fn seed(state: &AppState, n: u32, stock: Option<i64>) -> anyhow::Result<SeedReport> {
     let started = Instant::now();
     let mut report = SeedReport::default();
     let slugs: Vec<String> = (1..=CATEGORIES).map(category_slug).collect();
@@ -208,6 +210,9 @@ pub async fn seed(state: &AppState, n: u32) -> anyhow::Result<SeedReport> {
             .map(|i| {
                 let (mut draft, category) = generated_product(i);
                 draft.category_id = Some(category_ids[category as usize - 1].clone());
+                if let Some(stock) = stock {
+                    draft.variants.iter_mut().for_each(|v| v.stock = stock);
+                }
                 draft
             })
             .collect();

@@ -71,6 +71,7 @@ mod tests {
             origin_country: "IN".into(),
             origin_region: Some("KA".into()),
             prices_include_tax: false,
+            order_url: "http://localhost/orders/{id}".into(),
         }
     }
 

@@ -10,14 +10,18 @@ use super::{AccountTags, dto::*};
 use crate::{
     accounts::{
         AccountService,
-        model::{Email, NewPassword},
+        model::{Email, NewPassword, Role},
     },
-    http::{middleware::ClientAddr, problem::ApiError},
+    carts::CartService,
+    http::{middleware::ClientAddr, nullable::Nullable, problem::ApiError},
     validation::Problems,
 };
 
 pub struct AuthApi {
     pub accounts: Arc<AccountService>,
+    /// For merging a guest cart at login. The accounts service itself knows nothing of carts
+    /// (carts depend on accounts, not the other way round), so the handler makes the call.
+    pub carts: Arc<CartService>,
 }
 
 #[derive(ApiResponse)]
@@ -93,12 +97,39 @@ impl AuthApi {
     /// are refused for the rest of the window; past a number of failures, each further attempt
     /// on an account waits a growing back-off (429 `rate_limited` with `Retry-After`). A
     /// malformed email is 422; a disabled account gets 403 `account_disabled`.
+    ///
+    /// A customer may name a guest cart (`cart_id` with its `cart_token`) to keep it. With no
+    /// active cart of their own, the guest cart becomes theirs (its token stops working).
+    /// Otherwise its lines are added to their cart (quantities add, capped at the stock and at
+    /// `carts.max_line_quantity`; lines past `carts.max_lines`, or of variants no longer sold or
+    /// out of stock, are left out), its coupon codes and (if their cart has none) its shipping
+    /// address carry over, and the guest cart is closed: its id answers 404 from then on. The
+    /// answer's `cart_id` is the resulting cart; read it for the new totals, where lines still
+    /// short of stock show in `line_notices`. A wrong token, another customer's cart or a cart
+    /// already merged or checked out logs in all the same and merges nothing (`cart_id` is then
+    /// the customer's own cart, or null).
     #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(&self, req: &Request, body: Json<LoginRequest>) -> Result<Json<TokenResponse>, ApiError> {
-        let email = parse_email(&body.0.email)?;
-        let password = SecretString::from(body.0.password.into_inner());
+        let body = body.0;
+        let email = parse_email(&body.email)?;
+        let password = SecretString::from(body.password.into_inner());
         let session = self.accounts.login(&email, &password, &client(req)).await?;
-        Ok(Json(session.into()))
+        let user_id = session.user.id.clone();
+        let merge = match (body.cart_id, body.cart_token) {
+            // Staff have no storefront cart to merge into.
+            (Some(cart), Some(token)) if session.user.role == Role::Customer => Some((cart, token)),
+            _ => None,
+        };
+        let mut response = TokenResponse::from(session);
+        if let Some((cart, token)) = merge {
+            // The login already succeeded: the merge never turns it into an error.
+            let merged = self.carts.merge_guest_cart(&user_id, &cart, &token).await.unwrap_or_else(|error| {
+                tracing::warn!(%error, "cart merge at login failed");
+                None
+            });
+            response.cart_id = Nullable(merged);
+        }
+        Ok(Json(response))
     }
 
     /// Refresh a session

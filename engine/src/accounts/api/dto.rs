@@ -88,6 +88,10 @@ pub struct TokenResponse {
     /// Seconds until `access_token` expires.
     pub expires_in: i64,
     pub user: UserView,
+    /// After a login that named a guest cart (`cart_id` + `cart_token`): the customer's active
+    /// cart once merged (or their own cart when nothing could be merged; null if they have
+    /// none). Null for every other token response.
+    pub cart_id: Nullable<String>,
 }
 
 impl From<Session> for TokenResponse {
@@ -98,6 +102,7 @@ impl From<Session> for TokenResponse {
             token_type: "Bearer".to_owned(),
             expires_in: s.expires_in,
             user: s.user.into(),
+            cart_id: Nullable(None),
         }
     }
 }

@@ -4,30 +4,49 @@ use sqlx::{Any, Executor};
 
 use crate::db::Tx;
 
-/// Live (not cancelled) uses of each code, by anyone and by `customer`: the counts the pricing
-/// chain compares with a coupon's limits. Codes are compared by their upper-case key. Codes never
-/// redeemed are absent.
+/// Live uses of each code, by anyone (`coupon_usage`, the number checkout's guard compares and
+/// sets, so pricing and the guard can never disagree) and by `customer` (redemptions of orders
+/// that are not cancelled). Codes are compared by their upper-case key; codes never redeemed are
+/// absent. Two statements whatever the number of codes.
 pub async fn counts(
-    ex: impl Executor<'_, Database = Any>,
+    ex: impl Executor<'_, Database = Any> + Copy,
     code_keys: &[String],
     customer_id: Option<&str>,
 ) -> sqlx::Result<Vec<(String, i64, i64)>> {
     if code_keys.is_empty() {
         return Ok(Vec::new());
     }
-    // $1 is the customer (NULL for a guest: every by-customer count is 0); $2… the codes.
-    let placeholders: Vec<String> = (2..=code_keys.len() + 1).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT r.code_key, COUNT(*), COALESCE(SUM(CASE WHEN r.customer_id = $1 THEN 1 ELSE 0 END), 0) \
-         FROM coupon_redemptions r JOIN orders o ON o.id = r.order_id \
-         WHERE o.status <> 'cancelled' AND r.code_key IN ({}) GROUP BY r.code_key",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query_as::<_, (String, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(customer_id);
+    let placeholders = |from: usize| -> String {
+        (from..from + code_keys.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    };
+    let sql = format!("SELECT code_key, uses FROM coupon_usage WHERE code_key IN ({})", placeholders(1));
+    let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
     for key in code_keys {
         query = query.bind(key);
     }
-    query.fetch_all(ex).await
+    let totals = query.fetch_all(ex).await?;
+    let mine: Vec<(String, i64)> = match customer_id {
+        None => Vec::new(),
+        Some(customer) => {
+            let sql = format!(
+                "SELECT r.code_key, COUNT(*) FROM coupon_redemptions r JOIN orders o ON o.id = r.order_id \
+                 WHERE o.status <> 'cancelled' AND r.customer_id = $1 AND r.code_key IN ({}) GROUP BY r.code_key",
+                placeholders(2)
+            );
+            let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(customer);
+            for key in code_keys {
+                query = query.bind(key);
+            }
+            query.fetch_all(ex).await?
+        }
+    };
+    Ok(totals
+        .into_iter()
+        .map(|(key, total)| {
+            let by_customer = mine.iter().find(|(k, _)| *k == key).map_or(0, |(_, n)| *n);
+            (key, total, by_customer)
+        })
+        .collect())
 }
 
 /// The guard: takes one use of `code_key` only if the live count is still `expected` (what the
