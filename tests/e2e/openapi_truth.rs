@@ -238,6 +238,11 @@ async fn samples(walk: &mut Walk<'_>, staff: &str) {
     let guest_order_path = format!("/api/v1/orders/{}", str_of(&guest_order, "id"));
     let order_token = [("X-Order-Token", str_of(&guest_order, "order_token"))];
     walk.call_with(M::GET, &guest_order_path, None, &order_token, None).await;
+    let cancel = json!({"reason": "truth"});
+    walk.call_with(M::POST, &format!("{guest_order_path}/cancel"), None, &order_token, Some(cancel)).await;
+    let admin_order_path = format!("/api/v1/admin/orders/{}", str_of(&order, "id"));
+    let paid = json!({"to": "paid", "reason": "bank transfer seen"});
+    walk.call(M::POST, &format!("{admin_order_path}/transitions"), Some(staff), Some(paid)).await;
 
     let reads = [
         "/api/v1/me".to_owned(),
@@ -261,6 +266,8 @@ async fn samples(walk: &mut Walk<'_>, staff: &str) {
         "/api/v1/admin/products?limit=1".to_owned(),
         bare_path.clone(),
         "/api/v1/admin/plugins".to_owned(),
+        "/api/v1/admin/orders?status=paid&limit=1".to_owned(),
+        admin_order_path.clone(),
         "/health".to_owned(),
         "/ready".to_owned(),
         "/metrics".to_owned(),
