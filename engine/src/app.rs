@@ -21,7 +21,7 @@ use crate::{
         cleanup::CleanupJob,
         reset::PasswordResetJob,
     },
-    carts::{CartCleanupJob, CartService, api::CartsApi},
+    carts::{CartCleanupJob, CartService, api::CartsApi, service::CartDeps},
     catalog::{
         categories::{
             CategoryService,
@@ -120,16 +120,16 @@ impl AppState {
         ));
         let history = Arc::new(OrderHistory::new(db.clone()));
         let cart_builder = Arc::new(CartBuilder::new(products.clone(), &config.store, clock.clone()));
-        let carts = Arc::new(CartService::new(
-            accounts.clone(),
-            db.clone(),
-            clock.clone(),
-            products.clone(),
-            cart_builder.clone(),
-            pricing.clone(),
-            history.clone(),
-            config.carts.clone(),
-        ));
+        let carts = Arc::new(CartService::new(CartDeps {
+            accounts: accounts.clone(),
+            db: db.clone(),
+            clock: clock.clone(),
+            products: products.clone(),
+            builder: cart_builder.clone(),
+            pricing: pricing.clone(),
+            history,
+            config: config.carts.clone(),
+        }));
         let orders = Arc::new(OrderService::new(OrderDeps {
             db: db.clone(),
             clock: clock.clone(),

@@ -41,17 +41,22 @@ pub struct CartService {
     config: CartsConfig,
 }
 
+/// Everything the cart service stands on.
+pub struct CartDeps {
+    pub accounts: Arc<AccountService>,
+    pub db: Db,
+    pub clock: SharedClock,
+    pub products: Arc<ProductService>,
+    pub builder: Arc<CartBuilder>,
+    pub pricing: Arc<PricingService>,
+    /// Paid orders and coupon redemptions, from the orders domain.
+    pub history: Arc<dyn HistorySource>,
+    pub config: CartsConfig,
+}
+
 impl CartService {
-    pub fn new(
-        accounts: Arc<AccountService>,
-        db: Db,
-        clock: SharedClock,
-        products: Arc<ProductService>,
-        builder: Arc<CartBuilder>,
-        pricing: Arc<PricingService>,
-        history: Arc<dyn HistorySource>,
-        config: CartsConfig,
-    ) -> Self {
+    pub fn new(deps: CartDeps) -> Self {
+        let CartDeps { accounts, db, clock, products, builder, pricing, history, config } = deps;
         Self { accounts, db, clock, products, builder, pricing, history, config }
     }
 
@@ -294,7 +299,8 @@ impl CartService {
         if !is_id(id, "cart") {
             return Err(CartError::NotFound);
         }
-        let (row, status) = store::cart_any_status(self.db.pool(), id).await?.ok_or(CartError::NotFound)?;
+        let store::CartWithStatus { cart: row, status } =
+            store::cart_any_status(self.db.pool(), id).await?.ok_or(CartError::NotFound)?;
         if !owns(who, &row) || status == "merged" {
             return Err(CartError::NotFound);
         }

@@ -77,17 +77,21 @@ pub async fn active_cart(ex: impl Executor<'_, Database = Any>, id: &str) -> Res
     sqlx::query_as(SQL).bind(id).fetch_optional(ex).await
 }
 
+/// A cart row with its status.
+#[derive(Debug, Clone, FromRow)]
+pub struct CartWithStatus {
+    #[sqlx(flatten)]
+    pub cart: CartRow,
+    pub status: String,
+}
+
 /// A cart in any status (checkout tells a converted cart from a missing one), with its status.
 pub async fn cart_any_status(
     ex: impl Executor<'_, Database = Any>,
     id: &str,
-) -> Result<Option<(CartRow, String)>, sqlx::Error> {
+) -> Result<Option<CartWithStatus>, sqlx::Error> {
     const SQL: &str = "SELECT id, customer_id, token_hash, email, shipping_address, status FROM carts WHERE id = $1";
-    let row: Option<(String, Option<String>, Option<String>, Option<String>, Option<String>, String)> =
-        sqlx::query_as(SQL).bind(id).fetch_optional(ex).await?;
-    Ok(row.map(|(id, customer_id, token_hash, email, shipping_address, status)| {
-        (CartRow { id, customer_id, token_hash, email, shipping_address }, status)
-    }))
+    sqlx::query_as(SQL).bind(id).fetch_optional(ex).await
 }
 
 /// Checkout's end of a cart, in its transaction: false when it is no longer active (another
