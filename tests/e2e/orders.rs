@@ -45,6 +45,12 @@ async fn cancel(app: &TestApp, order: &str, bearer: Option<&str>, order_token: O
     order_call(app, Method::POST, &path, bearer, order_token, Some(json!({"reason": "changed my mind"}))).await
 }
 
+/// A cancel as `fetch(url, {method: "POST"})` sends it: no body, no `Content-Type`.
+async fn cancel_without_body(app: &TestApp, order: &str, bearer: &str) -> TestResponse {
+    let request = app.client.post(app.url(&format!("/api/v1/orders/{order}/cancel"))).bearer_auth(bearer);
+    TestApp::read(request.send().await.expect("request sent")).await
+}
+
 async fn staff_move(app: &TestApp, staff: &str, order: &str, to: &str) -> TestResponse {
     app.post(&format!("{ADMIN_ORDERS}/{order}/transitions"), Some(staff), json!({"to": to})).await
 }
@@ -168,12 +174,12 @@ async fn the_owner_cancels_and_the_stock_returns_exactly_once() {
     let (_, _, customer) = app.customer().await;
     let paid = customer_order(&app, &customer.access, &variant, 2).await;
     assert_eq!(staff_move(&app, &staff.access, &order_id(&paid), "paid").await.status, 200);
-    let cancelled = cancel(&app, &order_id(&paid), Some(&customer.access), None).await;
+    let cancelled = cancel_without_body(&app, &order_id(&paid), &customer.access).await;
     assert_eq!(cancelled.status, 200, "{}", cancelled.text);
     let last = cancelled.body["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!((last["actor"].as_str(), last["from"].as_str()), (Some("customer"), Some("paid")));
     let reason = last["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("changed my mind") && reason.contains("refund"), "{reason}");
+    assert!(reason.contains("refund"), "{reason}");
     assert_eq!(cancelled.body["payment"]["refunded_total"], 0, "no refund is invented");
     assert_eq!(stock(&app, &staff.access, &lamp).await, 10);
 

@@ -153,6 +153,18 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
                 }
             }
         }
+        // A POST without a body and without a Content-Type (`fetch(url, {method: "POST"})`)
+        // is read as an empty JSON body: an operation whose body is optional (cancelling an
+        // order) then runs, and one whose body is required answers 400 `bad_request` naming the
+        // missing body rather than 415 about a header the client never thought of.
+        if !req.headers().contains_key(header::CONTENT_TYPE) && req.method() != poem::http::Method::GET {
+            let body = req.take_body().into_bytes().await.unwrap_or_default();
+            if body.is_empty() {
+                req.headers_mut()
+                    .insert(header::CONTENT_TYPE, poem::http::HeaderValue::from_static("application/json"));
+            }
+            req.set_body(body);
+        }
         self.inner.call(req).await.map(IntoResponse::into_response)
     }
 }
