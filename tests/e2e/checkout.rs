@@ -374,6 +374,14 @@ async fn the_storefront_journey_guest_cart_login_merge_checkout_once() {
     );
     assert_eq!(order["coupon_codes"], json!(["WELCOME10"]));
 
+    // The confirmation mail, once: the replay queued nothing.
+    app.run_job("mail").await;
+    let number = format!("#{}", order["number"]);
+    let mails: Vec<String> =
+        app.mails().iter().map(|m| crate::orders::readable(m)).filter(|m| m.contains(&number)).collect();
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    assert!(mails[0].contains("₹1,329.88") && mails[0].contains(&email), "{}", mails[0]);
+
     let edited =
         app.patch(&format!("/api/v1/admin/variants/{}", shop.novel), Some(&staff), json!({"price": 10_000})).await;
     assert_eq!(edited.status, 200, "{}", edited.text);

@@ -460,7 +460,7 @@ async fn staff_list_orders_by_status_email_and_time_with_a_cursor() {
 
 /// The text of a delivered mail: headers as they are, the body decoded from its transfer
 /// encoding (quoted-printable or base64), so the test reads what the shopper reads.
-fn readable(mail: &str) -> String {
+pub fn readable(mail: &str) -> String {
     let (headers, body) = mail.split_once("\r\n\r\n").or_else(|| mail.split_once("\n\n")).unwrap_or((mail, ""));
     let lower = headers.to_ascii_lowercase();
     let decoded = if lower.contains("content-transfer-encoding: base64") {
