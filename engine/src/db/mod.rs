@@ -10,7 +10,9 @@ use std::{path::Path, time::Duration};
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use sqlx::{Any, AnyPool, Executor, Transaction, any::AnyPoolOptions, migrate::Migrator};
+use std::sync::Arc;
+
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction, any::AnyPoolOptions, migrate::Migrator};
 
 use crate::config::DatabaseConfig;
 
@@ -32,6 +34,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite only: one write transaction at a time in this process, queued in FIFO order.
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// A write transaction from [`Db::begin`]. Stores take `&mut Tx` where several domains must
@@ -39,7 +43,37 @@ pub struct Db {
 /// or nothing); the service that called `begin` owns it, commits it, and lets it drop (rolling
 /// back) on any error. An `impl Executor` store function takes it as `&mut *tx` (owned `Tx`) or
 /// `&mut **tx` (a `&mut Tx` parameter).
-pub type Tx = Transaction<'static, Any>;
+///
+/// On SQLite it also holds this process's writer slot (see [`Db::begin`]) until it commits,
+/// rolls back or drops. It dereferences to the connection, as sqlx's `Transaction` does.
+pub struct Tx {
+    inner: Transaction<'static, Any>,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+}
 
 impl Db {
     /// Opens the pool lazily, so an instance can start (and answer `/ready` with 503) while
@@ -80,7 +114,8 @@ impl Db {
                 })
             });
         let pool = options.connect_lazy(&url).context("invalid database.url")?;
-        Ok(Self { pool, backend })
+        let writer = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self { pool, backend, writer })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -100,11 +135,24 @@ impl Db {
     /// writer of every instance waits for it (and fails after `busy_timeout`); on PostgreSQL it
     /// holds row locks and a pooled connection. Price first, then open the transaction, write,
     /// commit, and only then call out (checkout asks the payment provider after its commit).
+    ///
+    /// SQLite writers of this process also queue on an in-process lock first. Without it, a
+    /// writer that finds the database locked sleeps in SQLite's busy handler (1, 2, 5 … 100 ms
+    /// steps) while the lock may already be free: under 32 concurrent cart writes that left the
+    /// lock idle most of the time (p99 0.6 s, max 2.8 s in the cart bench). Queued in FIFO order
+    /// on a tokio mutex, the next writer starts the moment the last one commits; `busy_timeout`
+    /// still covers writers in other processes (`engine` CLI commands) and single statements run
+    /// outside a transaction.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+        let writer = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let inner = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { inner, _writer: writer })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
