@@ -68,7 +68,10 @@ impl CartService {
         let Some(user) = user else {
             let id = new_id("cart");
             let token = new_opaque_token("ct");
-            store::insert_guest_cart(self.db.pool(), &id, &digest(&token), now).await?;
+            // Every write goes through a transaction, so SQLite writers queue in order (`Db::begin`).
+            let mut tx = self.db.begin().await?;
+            store::insert_guest_cart(&mut *tx, &id, &digest(&token), now).await?;
+            tx.commit().await?;
             let row = CartRow { id, customer_id: None, token_hash: None, email: None, shipping_address: None };
             let mut read = self.read(&row, None).await?;
             read.cart_token = Some(token);
@@ -83,7 +86,9 @@ impl CartService {
             Some(row) => row,
             None => {
                 let now = self.clock.now_ms();
-                store::insert_customer_cart(self.db.pool(), &new_id("cart"), user, now).await?;
+                let mut tx = self.db.begin().await?;
+                store::insert_customer_cart(&mut *tx, &new_id("cart"), user, now).await?;
+                tx.commit().await?;
                 // Whoever won a concurrent first insert, this is now the one active cart.
                 store::active_cart_of(self.db.pool(), user).await?.ok_or(CartError::NotFound)?
             }
@@ -204,8 +209,10 @@ impl CartService {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| CartError::Db(sqlx::Error::Encode(Box::new(e))))?;
-        store::set_details(self.db.pool(), id, email.as_ref().map(Email::as_str), json.as_deref(), self.clock.now_ms())
+        let mut tx = self.db.begin().await?;
+        store::set_details(&mut *tx, id, email.as_ref().map(Email::as_str), json.as_deref(), self.clock.now_ms())
             .await?;
+        tx.commit().await?;
         let row = self.owned(who, id).await?;
         self.read(&row, row.customer_id.clone()).await
     }

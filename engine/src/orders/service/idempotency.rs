@@ -20,13 +20,28 @@ pub enum Claim {
 
 impl OrderService {
     pub(super) async fn claim(&self, scope: &str, key: &str, request_hash: &str) -> Result<Claim, OrderError> {
-        let pool = self.db.pool();
+        // One short transaction: claims are writes, and SQLite writers queue in `Db::begin`.
+        let mut tx = self.db.begin().await?;
+        let claim = self.claim_in(&mut tx, scope, key, request_hash).await;
+        if claim.is_ok() {
+            tx.commit().await?;
+        }
+        claim
+    }
+
+    async fn claim_in(
+        &self,
+        tx: &mut crate::db::Tx,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<Claim, OrderError> {
         let now = self.clock.now_ms();
-        store::forget_expired(pool, scope, key, now).await?;
-        if store::insert_claim(pool, scope, key, request_hash, now, now + LEASE_MS, now + KEEP_MS).await? {
+        store::forget_expired(&mut **tx, scope, key, now).await?;
+        if store::insert_claim(&mut **tx, scope, key, request_hash, now, now + LEASE_MS, now + KEEP_MS).await? {
             return Ok(Claim::Run { resume_order: None });
         }
-        let Some(record) = store::read(pool, scope, key).await? else {
+        let Some(record) = store::read(&mut **tx, scope, key).await? else {
             // Expired and deleted by another request between our insert and read: rare; the
             // client retries.
             return Err(OrderError::IdempotencyInProgress);
@@ -42,7 +57,7 @@ impl OrderService {
         if record.lease_until >= now {
             return Err(OrderError::IdempotencyInProgress);
         }
-        if store::take_over(pool, scope, key, now, now + LEASE_MS).await? {
+        if store::take_over(&mut **tx, scope, key, now, now + LEASE_MS).await? {
             tracing::warn!(scope, "took over an idempotency claim whose request died");
             return Ok(Claim::Run { resume_order: record.order_id });
         }
@@ -50,11 +65,15 @@ impl OrderService {
     }
 
     pub(super) async fn finish(&self, scope: &str, key: &str, status: u16, body: &str) -> Result<(), OrderError> {
-        Ok(store::complete(self.db.pool(), scope, key, status, body).await?)
+        let mut tx = self.db.begin().await?;
+        store::complete(&mut *tx, scope, key, status, body).await?;
+        Ok(tx.commit().await?)
     }
 
     pub(super) async fn abandon(&self, scope: &str, key: &str) -> Result<(), OrderError> {
-        Ok(store::release(self.db.pool(), scope, key).await?)
+        let mut tx = self.db.begin().await?;
+        store::release(&mut *tx, scope, key).await?;
+        Ok(tx.commit().await?)
     }
 
     /// For the `order_expiry` job's housekeeping: drops records older than a day.
