@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use commerce_pipeline::{AdjustmentKind, AppliedAdjustment, PricedCart, Target};
+use commerce_pipeline::{AppliedAdjustment, PricedCart};
+
+use super::model::{kind_name, target_parts};
 use poem_openapi::{Enum, Object};
 
 use crate::http::{nullable::Nullable, text::Text};
@@ -224,22 +226,12 @@ impl PricedCartView {
 
 impl AdjustmentView {
     fn of(a: &AppliedAdjustment) -> Self {
-        let (target, line_id) = match &a.target {
-            Target::Line(id) => ("line", Some(id.clone())),
-            Target::Cart => ("cart", None),
-            Target::Shipping => ("shipping", None),
-        };
+        let (target, line_id) = target_parts(&a.target);
         Self {
             plugin: a.plugin.clone(),
-            kind: match a.kind {
-                AdjustmentKind::Discount => "discount",
-                AdjustmentKind::Shipping => "shipping",
-                AdjustmentKind::Fee => "fee",
-                AdjustmentKind::Tax => "tax",
-            }
-            .to_owned(),
+            kind: kind_name(a.kind).to_owned(),
             target: target.to_owned(),
-            line_id: line_id.into(),
+            line_id: line_id.cloned().into(),
             amount: a.amount,
             code: a.code.clone().into(),
             label: a.label.clone(),

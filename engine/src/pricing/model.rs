@@ -1,5 +1,6 @@
 //! Domain types of the pricing path that carts and checkout share.
 
+use commerce_pipeline::{AdjustmentKind, Target};
 use std::fmt;
 
 /// How many units of a variant a line holds: at least 1 and at most the limit of the place it
@@ -39,6 +40,25 @@ impl Quantity {
 impl fmt::Display for Quantity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// An adjustment's kind as the API names it (`discount`, `shipping`, `fee`, `tax`).
+pub fn kind_name(kind: AdjustmentKind) -> &'static str {
+    match kind {
+        AdjustmentKind::Discount => "discount",
+        AdjustmentKind::Shipping => "shipping",
+        AdjustmentKind::Fee => "fee",
+        AdjustmentKind::Tax => "tax",
+    }
+}
+
+/// An adjustment's target as the API names it, and the pipeline's line id for a line.
+pub fn target_parts(target: &Target) -> (&'static str, Option<&String>) {
+    match target {
+        Target::Line(id) => ("line", Some(id)),
+        Target::Cart => ("cart", None),
+        Target::Shipping => ("shipping", None),
     }
 }
 

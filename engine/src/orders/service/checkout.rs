@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use commerce_pipeline::{AdjustmentKind, AppliedAdjustment, PricedCart, ShippingAddress, Target};
+use commerce_pipeline::{AppliedAdjustment, PricedCart, ShippingAddress};
 
 use super::{OrderService, idempotency::Claim};
 use crate::{
@@ -31,7 +31,7 @@ use crate::{
     pricing::{
         Purpose,
         cart_builder::{CartBuildError, CartRequest, Limits, LineRequest},
-        model::Quantity,
+        model::{Quantity, kind_name, target_parts},
     },
 };
 
@@ -595,22 +595,13 @@ impl OrderService {
 }
 
 fn adjustment_snapshot(a: &AppliedAdjustment, item_ids: &HashMap<&str, String>) -> AdjustmentSnapshot {
-    let (target, line_id) = match &a.target {
-        Target::Line(id) => ("line", Some(item_ids.get(id.as_str()).cloned().unwrap_or_else(|| id.clone()))),
-        Target::Cart => ("cart", None),
-        Target::Shipping => ("shipping", None),
-    };
+    let (target, line) = target_parts(&a.target);
     AdjustmentSnapshot {
         plugin: a.plugin.clone(),
-        kind: match a.kind {
-            AdjustmentKind::Discount => "discount",
-            AdjustmentKind::Shipping => "shipping",
-            AdjustmentKind::Fee => "fee",
-            AdjustmentKind::Tax => "tax",
-        }
-        .to_owned(),
+        kind: kind_name(a.kind).to_owned(),
         target: target.to_owned(),
-        line_id,
+        // The pipeline's line id becomes the order item's.
+        line_id: line.map(|id| item_ids.get(id.as_str()).cloned().unwrap_or_else(|| id.clone())),
         amount: a.amount,
         code: a.code.clone(),
         label: a.label.clone(),

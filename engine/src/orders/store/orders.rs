@@ -167,25 +167,7 @@ pub async fn items_of(
     ex: impl Executor<'_, Database = Any>,
     order_ids: &[&str],
 ) -> sqlx::Result<Vec<(String, OrderItem)>> {
-    if order_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders: Vec<String> = (1..=order_ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT order_id, {ITEM_COLUMNS} FROM order_items WHERE order_id IN ({}) ORDER BY order_id, position",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for id in order_ids {
-        query = query.bind(*id);
-    }
-    let rows = query.fetch_all(ex).await?;
-    rows.iter()
-        .map(|row| {
-            use sqlx::{FromRow, Row};
-            Ok((row.try_get::<String, _>("order_id")?, OrderItem::from_row(row)?))
-        })
-        .collect()
+    rows_of_orders(ex, &format!("{ITEM_COLUMNS} FROM order_items"), "position", order_ids).await
 }
 
 /// Status histories of several orders at once.
@@ -193,13 +175,27 @@ pub async fn histories_of(
     ex: impl Executor<'_, Database = Any>,
     order_ids: &[&str],
 ) -> sqlx::Result<Vec<(String, StatusChange)>> {
+    let from = "at, actor, from_status, to_status, reason FROM order_events";
+    rows_of_orders(ex, from, "at, id", order_ids).await
+}
+
+/// `SELECT order_id, <columns_from> WHERE order_id IN (…) ORDER BY order_id, <order_by>`: one
+/// statement for a whole page of orders, each row with the order it belongs to.
+async fn rows_of_orders<T>(
+    ex: impl Executor<'_, Database = Any>,
+    columns_from: &str,
+    order_by: &str,
+    order_ids: &[&str],
+) -> sqlx::Result<Vec<(String, T)>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
     if order_ids.is_empty() {
         return Ok(Vec::new());
     }
     let placeholders: Vec<String> = (1..=order_ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT order_id, at, actor, from_status, to_status, reason FROM order_events WHERE order_id IN ({}) \
-         ORDER BY order_id, at, id",
+        "SELECT order_id, {columns_from} WHERE order_id IN ({}) ORDER BY order_id, {order_by}",
         placeholders.join(", ")
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -209,8 +205,8 @@ pub async fn histories_of(
     let rows = query.fetch_all(ex).await?;
     rows.iter()
         .map(|row| {
-            use sqlx::{FromRow, Row};
-            Ok((row.try_get::<String, _>("order_id")?, StatusChange::from_row(row)?))
+            use sqlx::Row;
+            Ok((row.try_get::<String, _>("order_id")?, T::from_row(row)?))
         })
         .collect()
 }
