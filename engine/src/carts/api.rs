@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     accounts::{AccountService, profile::AddressDraft},
-    http::{nullable::Nullable, problem::ApiError, text::Text},
+    http::{nullable::Nullable, problem::ApiError, security::bearer_token as bearer, text::Text},
     pricing::dto::PricedCartView,
 };
 
@@ -249,20 +249,23 @@ impl CartsApi {
 }
 
 impl CartsApi {
-    /// A bearer token must be valid (401 otherwise, so the storefront refreshes instead of
-    /// dropping the cart); a cart token is checked against the cart itself.
     async fn credential(&self, req: &Request) -> Result<Credential, ApiError> {
-        if let Some(token) = bearer(req) {
-            return Ok(Credential::User(self.accounts.authenticate(token).await?.user_id));
-        }
-        Ok(match req.header("X-Cart-Token") {
-            Some(token) if !token.trim().is_empty() => Credential::CartToken(token.trim().to_owned()),
-            _ => Credential::Anonymous,
-        })
+        cart_credential(&self.accounts, req).await
     }
 }
 
-use crate::http::security::bearer_token as bearer;
+/// Who a cart route's caller is (carts and checkout): a bearer token must be valid (401
+/// otherwise, so the storefront refreshes instead of dropping the cart); a guest's
+/// `X-Cart-Token` is checked against the cart itself.
+pub async fn cart_credential(accounts: &AccountService, req: &Request) -> Result<Credential, ApiError> {
+    if let Some(token) = bearer(req) {
+        return Ok(Credential::User(accounts.authenticate(token).await?.user_id));
+    }
+    Ok(match req.header("X-Cart-Token") {
+        Some(token) if !token.trim().is_empty() => Credential::CartToken(token.trim().to_owned()),
+        _ => Credential::Anonymous,
+    })
+}
 
 /// The address a body gives: inline or one of the customer's saved ones (the caller has refused
 /// both at once).

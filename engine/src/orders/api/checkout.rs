@@ -6,19 +6,15 @@ use poem::Request;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Header, param::Path, payload::Json, types::ToJSON};
 use sha2::{Digest, Sha256};
 
-use super::{dto::OrderView, storefront::OrdersApi};
+use super::{dto::OrderView, storefront::order_credential};
 use crate::{
     accounts::AccountService,
-    carts::{
-        api::{CartAddressInput, address_choice},
-        model::Credential,
-    },
+    carts::api::{CartAddressInput, address_choice, cart_credential},
     http::{
         nullable::Nullable,
         problem::{ApiError, Problem},
         raw_json::RawJson,
         replay::mark_replayed,
-        security::bearer_token,
         text::Text,
     },
     orders::{
@@ -173,7 +169,7 @@ impl CheckoutApi {
         #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
         body: Json<CheckoutBody>,
     ) -> Result<CheckoutResponse, ApiError> {
-        let who = self.cart_credential(req).await?;
+        let who = cart_credential(&self.accounts, req).await?;
         let key = idempotency_key(key.0)?;
         let body = body.0;
         let request_hash = hex::encode(Sha256::digest(canonical(&body.to_json().unwrap_or_default()).as_bytes()));
@@ -219,7 +215,7 @@ impl CheckoutApi {
                     .map_err(|e| ApiError::from(OrderError::Db(sqlx::Error::Decode(Box::new(e)))))?;
                 if status == 201 {
                     if let (Some(order_id), Some(object)) = (guest_order, value.as_object_mut()) {
-                        let token = self.orders.guest_order_token(&order_id).await?;
+                        let token = self.orders.order_token(&order_id).await?;
                         object.insert("order_token".to_owned(), serde_json::Value::String(token));
                     }
                     return Ok(CheckoutResponse::Created(RawJson::new(value)));
@@ -238,23 +234,8 @@ impl CheckoutApi {
     /// `illegal_transition` when the order is not awaiting payment.
     #[oai(path = "/orders/:id/payment", method = "post", operation_id = "createOrderPayment")]
     async fn payment(&self, req: &Request, id: Path<Text>) -> Result<Json<PaymentSessionView>, ApiError> {
-        let api = OrdersApi { accounts: self.accounts.clone(), orders: self.orders.clone() };
-        let who = api.credential(req).await?;
+        let who = order_credential(&self.accounts, req).await?;
         Ok(Json(session_view(self.orders.new_payment_session(&who, &id.0).await?)))
-    }
-}
-
-impl CheckoutApi {
-    /// The cart's owner: a customer's bearer token (it must be valid: 401 otherwise) or a
-    /// guest's `X-Cart-Token`.
-    async fn cart_credential(&self, req: &Request) -> Result<Credential, ApiError> {
-        if let Some(token) = bearer_token(req) {
-            return Ok(Credential::User(self.accounts.authenticate(token).await?.user_id));
-        }
-        Ok(match req.header("X-Cart-Token") {
-            Some(token) if !token.trim().is_empty() => Credential::CartToken(token.trim().to_owned()),
-            _ => Credential::Anonymous,
-        })
     }
 }
 

@@ -95,15 +95,19 @@ pub struct CancelBody {
 }
 
 impl OrdersApi {
-    /// A bearer token must be valid (401 otherwise); an order token is checked against the
-    /// order itself.
-    pub async fn credential(&self, req: &Request) -> Result<OrderCredential, ApiError> {
-        if let Some(token) = bearer_token(req) {
-            return Ok(OrderCredential::User(self.accounts.authenticate(token).await?.user_id));
-        }
-        Ok(match req.header("X-Order-Token") {
-            Some(token) if !token.trim().is_empty() => OrderCredential::OrderToken(token.trim().to_owned()),
-            _ => OrderCredential::Anonymous,
-        })
+    async fn credential(&self, req: &Request) -> Result<OrderCredential, ApiError> {
+        order_credential(&self.accounts, req).await
     }
+}
+
+/// Who an order route's caller is: a bearer token must be valid (401 otherwise); a guest's
+/// `X-Order-Token` is checked against the order itself.
+pub async fn order_credential(accounts: &AccountService, req: &Request) -> Result<OrderCredential, ApiError> {
+    if let Some(token) = bearer_token(req) {
+        return Ok(OrderCredential::User(accounts.authenticate(token).await?.user_id));
+    }
+    Ok(match req.header("X-Order-Token") {
+        Some(token) if !token.trim().is_empty() => OrderCredential::OrderToken(token.trim().to_owned()),
+        _ => OrderCredential::Anonymous,
+    })
 }

@@ -164,11 +164,6 @@ impl OrderService {
         }
     }
 
-    /// The order a guest's replay is about, for its token.
-    pub async fn guest_order_token(&self, order_id: &str) -> Result<String, OrderError> {
-        self.order_token(order_id).await
-    }
-
     async fn place(
         &self,
         cart: &carts::model::CheckoutCart,
