@@ -19,31 +19,19 @@ pub enum Claim {
 }
 
 impl OrderService {
+    /// Claims the key, or finds what the first request with it left. No transaction: every
+    /// step is one atomic, guarded statement (a new request's claim is a single upsert, one
+    /// round trip), and a record that changes between the steps is caught by the guards.
     pub(super) async fn claim(&self, scope: &str, key: &str, request_hash: &str) -> Result<Claim, OrderError> {
-        // One short transaction: claims are writes, and SQLite writers queue in `Db::begin`.
-        let mut tx = self.db.begin().await?;
-        let claim = self.claim_in(&mut tx, scope, key, request_hash).await;
-        if claim.is_ok() {
-            tx.commit().await?;
-        }
-        claim
-    }
-
-    async fn claim_in(
-        &self,
-        tx: &mut crate::db::Tx,
-        scope: &str,
-        key: &str,
-        request_hash: &str,
-    ) -> Result<Claim, OrderError> {
         let now = self.clock.now_ms();
-        store::forget_expired(&mut **tx, scope, key, now).await?;
-        if store::insert_claim(&mut **tx, scope, key, request_hash, now, now + LEASE_MS, now + KEEP_MS).await? {
-            return Ok(Claim::Run { resume_order: None });
+        {
+            let write = self.db.autocommit().await;
+            if store::claim(write.pool(), scope, key, request_hash, now, now + LEASE_MS, now + KEEP_MS).await? {
+                return Ok(Claim::Run { resume_order: None });
+            }
         }
-        let Some(record) = store::read(&mut **tx, scope, key).await? else {
-            // Expired and deleted by another request between our insert and read: rare; the
-            // client retries.
+        let Some(record) = store::read(self.db.pool(), scope, key).await? else {
+            // Expired and purged between our claim and this read: rare; the client retries.
             return Err(OrderError::IdempotencyInProgress);
         };
         if record.request_hash != request_hash {
@@ -57,23 +45,23 @@ impl OrderService {
         if record.lease_until >= now {
             return Err(OrderError::IdempotencyInProgress);
         }
-        if store::take_over(&mut **tx, scope, key, now, now + LEASE_MS).await? {
+        let write = self.db.autocommit().await;
+        if let Some(resume_order) = store::take_over(write.pool(), scope, key, now, now + LEASE_MS).await? {
             tracing::warn!(scope, "took over an idempotency claim whose request died");
-            return Ok(Claim::Run { resume_order: record.order_id });
+            return Ok(Claim::Run { resume_order });
         }
+        // Another request took it over (or completed it) first.
         Err(OrderError::IdempotencyInProgress)
     }
 
     pub(super) async fn finish(&self, scope: &str, key: &str, status: u16, body: &str) -> Result<(), OrderError> {
-        let mut tx = self.db.begin().await?;
-        store::complete(&mut *tx, scope, key, status, body).await?;
-        Ok(tx.commit().await?)
+        let write = self.db.autocommit().await;
+        Ok(store::complete(write.pool(), scope, key, status, body).await?)
     }
 
     pub(super) async fn abandon(&self, scope: &str, key: &str) -> Result<(), OrderError> {
-        let mut tx = self.db.begin().await?;
-        store::release(&mut *tx, scope, key).await?;
-        Ok(tx.commit().await?)
+        let write = self.db.autocommit().await;
+        Ok(store::release(write.pool(), scope, key).await?)
     }
 
     /// For the `order_expiry` job's housekeeping: drops records older than a day.

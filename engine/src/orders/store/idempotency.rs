@@ -15,24 +15,11 @@ pub struct Record {
     pub response_body: Option<String>,
 }
 
-/// Drops the record if it has expired (kept 24 hours), so the key starts afresh.
-pub async fn forget_expired(
-    ex: impl Executor<'_, Database = Any>,
-    scope: &str,
-    key: &str,
-    now: i64,
-) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND expires_at < $3")
-        .bind(scope)
-        .bind(key)
-        .bind(now)
-        .execute(ex)
-        .await?;
-    Ok(())
-}
-
-/// Inserts an in-progress claim; false when a record exists already.
-pub async fn insert_claim(
+/// Claims the key: inserts an in-progress record, or replaces one that has expired (records
+/// are kept 24 hours, then the key starts afresh). False when a live record exists. One atomic
+/// statement on both backends: two requests cannot both claim.
+#[allow(clippy::too_many_arguments)]
+pub async fn claim(
     ex: impl Executor<'_, Database = Any>,
     scope: &str,
     key: &str,
@@ -43,7 +30,11 @@ pub async fn insert_claim(
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO idempotency_keys (scope, key, request_hash, state, lease_until, created_at, expires_at) \
-         VALUES ($1, $2, $3, 'in_progress', $4, $5, $6) ON CONFLICT (scope, key) DO NOTHING",
+         VALUES ($1, $2, $3, 'in_progress', $4, $5, $6) \
+         ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'in_progress', \
+             lease_until = excluded.lease_until, order_id = NULL, response_status = NULL, response_body = NULL, \
+             created_at = excluded.created_at, expires_at = excluded.expires_at \
+         WHERE idempotency_keys.expires_at < excluded.created_at",
     )
     .bind(scope)
     .bind(key)
@@ -67,26 +58,26 @@ pub async fn read(ex: impl Executor<'_, Database = Any>, scope: &str, key: &str)
     .await
 }
 
-/// Takes over a claim whose lease ran out (its request died mid-way); false when another
-/// request took it first or it completed.
+/// Takes over a claim whose lease ran out (its request died mid-way): `Some(order id, if its
+/// order was committed)`, read in the same statement; `None` when another request took it
+/// first or it completed.
 pub async fn take_over(
     ex: impl Executor<'_, Database = Any>,
     scope: &str,
     key: &str,
     now: i64,
     lease_until: i64,
-) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+) -> sqlx::Result<Option<Option<String>>> {
+    sqlx::query_scalar(
         "UPDATE idempotency_keys SET lease_until = $1 \
-         WHERE scope = $2 AND key = $3 AND state = 'in_progress' AND lease_until < $4",
+         WHERE scope = $2 AND key = $3 AND state = 'in_progress' AND lease_until < $4 RETURNING order_id",
     )
     .bind(lease_until)
     .bind(scope)
     .bind(key)
     .bind(now)
-    .execute(ex)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .fetch_optional(ex)
+    .await
 }
 
 /// Ties the claim to the order, in checkout's transaction: from its commit on, a retry of this
