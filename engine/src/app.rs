@@ -52,7 +52,7 @@ use crate::{
     },
     payments::PaymentProviders,
     plugins::{PluginRegistry, ReloadSource, api::AdminPluginsApi},
-    pricing::{PricingService, api::AdminPricingApi, cart_builder::CartBuilder},
+    pricing::{PricingService, api::AdminPricingApi, cart_builder::CartBuilder, history::HistoryChanges},
 };
 
 /// Everything the engine's services share. Cheap to clone.
@@ -119,6 +119,7 @@ impl AppState {
             changes.clone(),
         ));
         let history = Arc::new(OrderHistory::new(db.clone()));
+        let history_changes = HistoryChanges::default();
         let cart_builder = Arc::new(CartBuilder::new(products.clone(), &config.store, clock.clone()));
         let carts = Arc::new(CartService::new(CartDeps {
             accounts: accounts.clone(),
@@ -128,6 +129,7 @@ impl AppState {
             builder: cart_builder.clone(),
             pricing: pricing.clone(),
             history,
+            history_changes: history_changes.clone(),
             config: config.carts.clone(),
         }));
         let orders = Arc::new(OrderService::new(OrderDeps {
@@ -138,6 +140,7 @@ impl AppState {
             builder: cart_builder.clone(),
             pricing: pricing.clone(),
             providers: PaymentProviders::from_config(&config.payments),
+            history_changes,
             config: config.orders.clone(),
             store_config: config.store.clone(),
         }));

@@ -8,6 +8,7 @@ mod helpers;
 
 mod admin_customers;
 mod auth;
+mod cart_cache;
 mod cart_merge;
 mod carts;
 mod categories;

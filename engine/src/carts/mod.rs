@@ -9,7 +9,7 @@ mod store;
 
 pub use service::CartService;
 /// The transaction seam checkout uses (see `lib.rs`).
-pub(crate) use store::{convert_cart, coupons as cart_coupons, lines as cart_lines, lock_cart};
+pub(crate) use store::{cart_is_active, cart_version, contents as cart_contents, convert_cart};
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 

@@ -66,9 +66,13 @@ pub struct CheckoutCart {
     pub active: bool,
     pub email: Option<String>,
     pub shipping_address: Option<CartAddress>,
+    /// The cart's version when this was read: checkout converts the cart only if it is still
+    /// this one, so the lines and codes it priced are the ones it sells.
+    pub version: i64,
 }
 
 /// A cart priced for display.
+#[derive(Clone)]
 pub struct PricedCartRead {
     pub id: String,
     pub email: Option<String>,

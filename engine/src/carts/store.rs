@@ -9,6 +9,8 @@ pub struct CartRow {
     pub token_hash: Option<String>,
     pub email: Option<String>,
     pub shipping_address: Option<String>,
+    /// Raised by every change (see `bump`); priced carts are cached by it.
+    pub version: i64,
 }
 
 /// Holds the cart's row for the rest of the caller's transaction, so two line changes on one
@@ -67,13 +69,14 @@ pub async fn active_cart_of(
     ex: impl Executor<'_, Database = Any>,
     customer_id: &str,
 ) -> Result<Option<CartRow>, sqlx::Error> {
-    const SQL: &str = "SELECT id, customer_id, token_hash, email, shipping_address FROM carts WHERE customer_id = $1 AND status = 'active'";
+    const SQL: &str = "SELECT id, customer_id, token_hash, email, shipping_address, version FROM carts \
+                       WHERE customer_id = $1 AND status = 'active'";
     sqlx::query_as(SQL).bind(customer_id).fetch_optional(ex).await
 }
 
 pub async fn active_cart(ex: impl Executor<'_, Database = Any>, id: &str) -> Result<Option<CartRow>, sqlx::Error> {
-    const SQL: &str =
-        "SELECT id, customer_id, token_hash, email, shipping_address FROM carts WHERE id = $1 AND status = 'active'";
+    const SQL: &str = "SELECT id, customer_id, token_hash, email, shipping_address, version FROM carts \
+                       WHERE id = $1 AND status = 'active'";
     sqlx::query_as(SQL).bind(id).fetch_optional(ex).await
 }
 
@@ -90,20 +93,45 @@ pub async fn cart_any_status(
     ex: impl Executor<'_, Database = Any>,
     id: &str,
 ) -> Result<Option<CartWithStatus>, sqlx::Error> {
-    const SQL: &str = "SELECT id, customer_id, token_hash, email, shipping_address, status FROM carts WHERE id = $1";
+    const SQL: &str =
+        "SELECT id, customer_id, token_hash, email, shipping_address, version, status FROM carts WHERE id = $1";
     sqlx::query_as(SQL).bind(id).fetch_optional(ex).await
 }
 
-/// Checkout's end of a cart, in its transaction: false when it is no longer active (another
-/// checkout of the same cart converted it first).
-pub(crate) async fn convert_cart(tx: &mut crate::db::Tx, cart_id: &str, now: i64) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("UPDATE carts SET status = 'converted', updated_at = $1 WHERE id = $2 AND status = 'active'")
-            .bind(now)
-            .bind(cart_id)
-            .execute(&mut **tx)
-            .await?;
+/// Checkout's end of a cart, in its transaction, as its first statement: converts the cart only
+/// if it is still active and at `version` (the one checkout priced: any change to lines or codes
+/// raised it). On PostgreSQL the row lock is then held to the commit. False when it was not
+/// converted; [`cart_is_active`] tells "changed" from "already converted".
+pub(crate) async fn convert_cart(
+    tx: &mut crate::db::Tx,
+    cart_id: &str,
+    version: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE carts SET status = 'converted', version = version + 1, updated_at = $1 \
+         WHERE id = $2 AND status = 'active' AND version = $3",
+    )
+    .bind(now)
+    .bind(cart_id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
     Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn cart_is_active(ex: impl Executor<'_, Database = Any>, cart_id: &str) -> Result<bool, sqlx::Error> {
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM carts WHERE id = $1").bind(cart_id).fetch_optional(ex).await?;
+    Ok(status.as_deref() == Some("active"))
+}
+
+/// The cart's version (any status); `None` when the cart is gone.
+pub(crate) async fn cart_version(
+    ex: impl Executor<'_, Database = Any>,
+    cart_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT version FROM carts WHERE id = $1").bind(cart_id).fetch_optional(ex).await
 }
 
 /// Lines in the order they were first added.
@@ -162,30 +190,73 @@ pub async fn delete_line(
     Ok(done.rows_affected())
 }
 
-/// Sets what is given (`None` keeps the stored value) and marks the cart changed.
+/// Sets what is given (`None` keeps the stored value) and returns the row as it now is.
 pub async fn set_details(
     ex: impl Executor<'_, Database = Any>,
     cart_id: &str,
     email: Option<&str>,
     shipping_address: Option<&str>,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<CartRow, sqlx::Error> {
+    sqlx::query_as(
         "UPDATE carts SET email = COALESCE($1, email), shipping_address = COALESCE($2, shipping_address), \
-         updated_at = $3 WHERE id = $4",
+         updated_at = $3 WHERE id = $4 RETURNING id, customer_id, token_hash, email, shipping_address, version",
     )
     .bind(email)
     .bind(shipping_address)
     .bind(now)
     .bind(cart_id)
-    .execute(ex)
-    .await?;
-    Ok(())
+    .fetch_one(ex)
+    .await
 }
 
-pub async fn touch(ex: impl Executor<'_, Database = Any>, cart_id: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE carts SET updated_at = $1 WHERE id = $2").bind(now).bind(cart_id).execute(ex).await?;
-    Ok(())
+/// The first statement of a line change: bumps the active cart `id` and returns its row as it
+/// now is, or `None` when there is no such active cart. On PostgreSQL the update holds the row
+/// lock for the rest of the transaction, so two changes of one cart run one after the other (on
+/// SQLite, `Db::begin` holds the database's write lock). The caller checks ownership and drops
+/// the transaction (rolling the bump back) when the caller does not own it.
+pub(crate) async fn open_for_change(
+    tx: &mut crate::db::Tx,
+    id: &str,
+    now: i64,
+) -> Result<Option<CartRow>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE carts SET version = version + 1, updated_at = $1 WHERE id = $2 AND status = 'active' \
+         RETURNING id, customer_id, token_hash, email, shipping_address, version",
+    )
+    .bind(now)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Adds `quantity` units of a variant: a new line, or more on the variant's existing line (one
+/// line per variant: `UNIQUE (cart_id, variant_id)`). Returns the line's quantity now.
+pub async fn add_to_line(
+    ex: impl Executor<'_, Database = Any>,
+    new_line_id: &str,
+    cart_id: &str,
+    variant_id: &str,
+    quantity: i64,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO cart_lines (id, cart_id, variant_id, quantity, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_lines.quantity + excluded.quantity \
+         RETURNING quantity",
+    )
+    .bind(new_line_id)
+    .bind(cart_id)
+    .bind(variant_id)
+    .bind(quantity)
+    .bind(now)
+    .fetch_one(ex)
+    .await
+}
+
+/// How many lines the cart has.
+pub async fn line_count(ex: impl Executor<'_, Database = Any>, cart_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM cart_lines WHERE cart_id = $1").bind(cart_id).fetch_one(ex).await
 }
 
 /// Deletes carts idle since before `before` (their lines go by the cascade).
@@ -194,12 +265,37 @@ pub async fn delete_idle(ex: impl Executor<'_, Database = Any>, before: i64) -> 
     Ok(done.rows_affected())
 }
 
-/// The cart's coupon codes in the order they were added.
-pub(crate) async fn coupons(ex: impl Executor<'_, Database = Any>, cart_id: &str) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT code FROM cart_coupons WHERE cart_id = $1 ORDER BY created_at, code_key")
-        .bind(cart_id)
-        .fetch_all(ex)
-        .await
+/// A cart's lines (in the order they were first added) and coupon codes (in the order they
+/// were added), in one statement: a cart read is one round trip instead of two.
+pub(crate) async fn contents(
+    ex: impl Executor<'_, Database = Any>,
+    cart_id: &str,
+) -> Result<(Vec<LineRow>, Vec<String>), sqlx::Error> {
+    #[derive(FromRow)]
+    struct Item {
+        kind: String,
+        key: String,
+        value: String,
+        quantity: i64,
+    }
+    let items: Vec<Item> = sqlx::query_as(
+        "SELECT 'line' AS kind, id AS key, variant_id AS value, quantity, created_at FROM cart_lines WHERE cart_id = $1 \
+         UNION ALL \
+         SELECT 'code' AS kind, code_key AS key, code AS value, 0 AS quantity, created_at FROM cart_coupons \
+         WHERE cart_id = $1 \
+         ORDER BY kind, created_at, key",
+    )
+    .bind(cart_id)
+    .fetch_all(ex)
+    .await?;
+    let (mut lines, mut codes) = (Vec::new(), Vec::new());
+    for item in items {
+        match item.kind.as_str() {
+            "line" => lines.push(LineRow { id: item.key, variant_id: item.value, quantity: item.quantity }),
+            _ => codes.push(item.value),
+        }
+    }
+    Ok((lines, codes))
 }
 
 /// Adds a code; one already there (in any case) is left as it is.
@@ -246,7 +342,7 @@ pub async fn adopt_guest_cart(
     now: i64,
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE carts SET customer_id = $1, token_hash = NULL, updated_at = $2 \
+        "UPDATE carts SET customer_id = $1, token_hash = NULL, version = version + 1, updated_at = $2 \
          WHERE id = $3 AND status = 'active' AND customer_id IS NULL",
     )
     .bind(customer_id)
@@ -297,11 +393,14 @@ pub async fn keep_or_set_address(
     address: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE carts SET shipping_address = COALESCE(shipping_address, $1), updated_at = $2 WHERE id = $3")
-        .bind(address)
-        .bind(now)
-        .bind(cart_id)
-        .execute(ex)
-        .await?;
+    sqlx::query(
+        "UPDATE carts SET shipping_address = COALESCE(shipping_address, $1), version = version + 1, updated_at = $2 \
+         WHERE id = $3",
+    )
+    .bind(address)
+    .bind(now)
+    .bind(cart_id)
+    .execute(ex)
+    .await?;
     Ok(())
 }

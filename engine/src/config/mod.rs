@@ -230,6 +230,12 @@ pub struct CartsConfig {
     pub max_lines: usize,
     /// Most units of one variant on one cart.
     pub max_line_quantity: u32,
+    /// How long a priced cart may be answered from this instance's memory while nothing it
+    /// depends on changed here (see `carts::service::cache`); `0s` turns it off.
+    #[serde(with = "duration")]
+    pub priced_cache_ttl: Duration,
+    /// Most priced carts kept in memory.
+    pub priced_cache_entries: usize,
 }
 
 /// `[orders]`: how many unpaid orders one shopper may hold, and how long one waits for payment.

@@ -109,8 +109,9 @@ impl CartBuilder {
         Self { products, store, clock }
     }
 
-    /// Builds the pipeline's cart with today's catalogue prices. Every bad line is reported, in
-    /// request order; nothing is priced until all lines are good.
+    /// Builds the pipeline's cart with today's catalogue prices, read from the database (what
+    /// checkout and the preview price). Every bad line is reported, in request order; nothing
+    /// is priced until all lines are good.
     #[tracing::instrument(skip_all, fields(lines = request.lines.len()))]
     pub async fn build(&self, request: CartRequest, limits: Limits) -> Result<BuiltCart, CartBuildError> {
         if request.lines.len() > limits.max_lines {
@@ -118,7 +119,27 @@ impl CartBuilder {
         }
         let ids: Vec<&str> = request.lines.iter().map(|l| l.variant_id.as_str()).collect();
         let variants = self.products.variants_for_pricing(&ids).await?;
+        self.assemble(request, limits, variants)
+    }
 
+    /// As [`CartBuilder::build`], for a cart that is only shown: the variants may come from
+    /// memory ([`ProductService::variants_for_display`]).
+    #[tracing::instrument(skip_all, fields(lines = request.lines.len()))]
+    pub async fn build_for_display(&self, request: CartRequest, limits: Limits) -> Result<BuiltCart, CartBuildError> {
+        if request.lines.len() > limits.max_lines {
+            return Err(CartBuildError::TooManyLines { max: limits.max_lines });
+        }
+        let ids: Vec<&str> = request.lines.iter().map(|l| l.variant_id.as_str()).collect();
+        let variants = self.products.variants_for_display(&ids).await?;
+        self.assemble(request, limits, variants)
+    }
+
+    fn assemble(
+        &self,
+        request: CartRequest,
+        limits: Limits,
+        variants: HashMap<String, PurchasableVariant>,
+    ) -> Result<BuiltCart, CartBuildError> {
         let mut bad = Vec::new();
         let mut lines: Vec<CartLine> = Vec::new();
         // Beside `lines`: the typed quantity of each, so adding a repeated variant stays checked.

@@ -187,7 +187,8 @@ async fn builder_query_count_is_fixed_on(db: Db) {
     let last = &built.cart.lines[239];
     assert_eq!((last.unit_price, last.category_slug.as_deref()), (999, Some("books")));
     assert_eq!(built.lines[&last.line_id].variant_title, "S199");
-    assert_eq!((small, large), (2, 2), "statements for a 1-line and a 240-line cart");
+    // The second build finds the category slugs (the same two categories) in memory.
+    assert_eq!((small, large), (2, 1), "statements for a 1-line and a 240-line cart");
 
     let unknown = new_id("var");
     let bad = CartRequest { lines: vec![line(&variants[1], 1), line(&unknown, 1)], ..CartRequest::default() };

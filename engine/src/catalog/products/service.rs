@@ -1,7 +1,7 @@
 //! Product rules: creation with options and variants, updates, variant management, stock, and
 //! the storefront's listing and product pages.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use commerce_pipeline::{Currency, Money};
 
@@ -15,7 +15,10 @@ use super::{
     pricing_store, store,
 };
 use crate::{
-    catalog::{products::cache::CatalogChanges, slug},
+    catalog::{
+        products::cache::{CatalogChanges, ListCache},
+        slug,
+    },
     clock::SharedClock,
     db::{Db, Tx, unique_violation},
     ids::{is_id, new_id},
@@ -88,7 +91,17 @@ pub struct ProductService {
     currency: String,
     /// Bumped after each committed write, so this instance's cached list pages go stale.
     changes: CatalogChanges,
+    /// Category id → slug for pricing (every priced cart names its lines' category paths):
+    /// tagged with the catalog generation like list pages, so a category change made here shows
+    /// at once and one made through another instance within [`CACHE_TTL`].
+    category_slugs: ListCache<String>,
+    /// Variants as pricing sees them, for displays only (see `variants_for_display`).
+    purchasable: ListCache<PurchasableVariant>,
 }
+
+/// How long a category slug or a variant for display is reused without asking the database:
+/// `catalog.list_cache_ttl`'s default, the staleness storefront pages already accept.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Field problems collected while checking a request.
 #[derive(Default)]
@@ -194,8 +207,16 @@ impl ProductService {
         self.changes.bump();
     }
 
+    /// This instance's catalog generation: moves after every committed catalogue or stock
+    /// change made through it (caches of what the catalogue shows compare it).
+    pub fn catalog_generation(&self) -> u64 {
+        self.changes.current()
+    }
+
     pub fn new(db: Db, clock: SharedClock, currency: String, changes: CatalogChanges) -> Self {
-        Self { db, clock, currency, changes }
+        let category_slugs = ListCache::new(CACHE_TTL, 10_000, changes.clone(), clock.clone());
+        let purchasable = ListCache::new(CACHE_TTL, 10_000, changes.clone(), clock.clone());
+        Self { db, clock, currency, changes, category_slugs, purchasable }
     }
 
     /// Creates a product and its variants in one transaction.
@@ -338,16 +359,48 @@ impl ProductService {
     /// Two statements on one connection whatever the number of ids (the variants with their
     /// products and category paths, then every category on those paths), so a cart's cost does
     /// not grow in round trips with its lines. Callers bound `ids` (a cart's line limit).
+    ///
+    /// Always read from the database: checkout and every check that must see the stock as it is
+    /// now use this. A display may use [`ProductService::variants_for_display`].
     #[tracing::instrument(skip_all, fields(ids = ids.len()))]
     pub async fn variants_for_pricing(
         &self,
         ids: &[&str],
     ) -> Result<HashMap<String, PurchasableVariant>, ProductError> {
+        self.variants(ids, true).await
+    }
+
+    /// As [`ProductService::variants_for_pricing`], but a variant read in the last
+    /// [`CACHE_TTL`] is taken from memory when the catalog generation has not moved since (a
+    /// catalogue or stock change made through this instance shows at once; one made through
+    /// another instance within the TTL). For what a cart *shows*; checkout reads afresh.
+    #[tracing::instrument(skip_all, fields(ids = ids.len()))]
+    pub async fn variants_for_display(
+        &self,
+        ids: &[&str],
+    ) -> Result<HashMap<String, PurchasableVariant>, ProductError> {
+        self.variants(ids, false).await
+    }
+
+    async fn variants(&self, ids: &[&str], fresh: bool) -> Result<HashMap<String, PurchasableVariant>, ProductError> {
         let mut ids: Vec<&str> = ids.iter().copied().filter(|id| is_id(id, "var")).collect();
         ids.sort_unstable();
         ids.dedup();
+        // Read before the rows, so a change racing the read leaves what is kept already stale
+        // (both caches follow the same catalog generation).
+        let generation = self.purchasable.generation();
+        let mut found = HashMap::with_capacity(ids.len());
+        if !fresh {
+            ids.retain(|id| match self.purchasable.get(id) {
+                Some(kept) => {
+                    found.insert((*id).to_owned(), PurchasableVariant::clone(&kept));
+                    false
+                }
+                None => true,
+            });
+        }
         if ids.is_empty() {
-            return Ok(HashMap::new());
+            return Ok(found);
         }
         let mut conn = self.db.pool().acquire().await?;
         let rows = pricing_store::variants_for_pricing(&mut *conn, &ids).await?;
@@ -358,9 +411,20 @@ impl ProductService {
             .collect();
         category_ids.sort_unstable();
         category_ids.dedup();
-        let slugs: HashMap<String, String> =
-            pricing_store::category_slugs(&mut *conn, &category_ids).await?.into_iter().collect();
-        let mut found = HashMap::with_capacity(rows.len());
+        let mut slugs: HashMap<String, String> = HashMap::with_capacity(category_ids.len());
+        let mut missing = Vec::new();
+        for id in category_ids {
+            match self.category_slugs.get(id) {
+                Some(slug) => {
+                    slugs.insert(id.to_owned(), String::clone(&slug));
+                }
+                None => missing.push(id),
+            }
+        }
+        for (id, slug) in pricing_store::category_slugs(&mut *conn, &missing).await? {
+            self.category_slugs.put(id.clone(), generation, Arc::new(slug.clone()));
+            slugs.insert(id, slug);
+        }
         for row in rows {
             // A row that does not decode is an error, never a silently different price or title.
             let currency = Currency::new(&row.currency).map_err(|e| undecodable(&row.variant_id, e))?;
@@ -388,6 +452,11 @@ impl ProductService {
                     category_slugs,
                 },
             );
+        }
+        for id in &ids {
+            if let Some(variant) = found.get(*id) {
+                self.purchasable.put((*id).to_owned(), generation, Arc::new(variant.clone()));
+            }
         }
         Ok(found)
     }

@@ -24,7 +24,10 @@ use crate::{
     mail::templates::OrderMailKind,
     orders::{
         error::{OrderError, ShortLine},
-        model::{AdjustmentSnapshot, Order, OrderItem, OrderRecord, OrderStatus, TaxComponentSnapshot},
+        model::{
+            AdjustmentSnapshot, OptionalStatus, Order, OrderItem, OrderRecord, OrderStatus, StatusChange,
+            TaxComponentSnapshot,
+        },
         store,
     },
     payments::{OrderForPayment, PaymentSession, ProviderError},
@@ -77,8 +80,10 @@ struct PricedLine {
 
 /// One priced attempt, ready for the transaction.
 struct Attempt {
+    /// The cart's version read before its lines and codes: the transaction converts the cart
+    /// only at this version, so nothing it priced changed meanwhile.
+    cart_version: i64,
     lines: Vec<PricedLine>,
-    coupon_codes: Vec<String>,
     priced: PricedCart,
     /// The pipeline's line id → the stored cart line.
     by_pipeline_line: HashMap<String, PricedLine>,
@@ -141,7 +146,10 @@ impl OrderService {
         };
         let result = match resume {
             // The first request committed its order and died before answering.
-            Some(order_id) => self.after_commit(&order_id).await,
+            Some(order_id) => match self.get_any(&order_id).await {
+                Ok(record) => self.after_commit(record).await,
+                Err(error) => Err(error),
+            },
             None => self.place(&cart, &scope, key, request).await,
         };
         match result {
@@ -203,8 +211,10 @@ impl OrderService {
         // The placed mail's link carries a guest's token: load its key before any transaction.
         self.token_key().await?;
         let mut contended: Option<String> = None;
+        // The first attempt prices from the version read with the cart; a retry reads it again.
+        let mut version = Some(cart.version);
         for _ in 0..MAX_ATTEMPTS {
-            let attempt = self.price(cart, &address).await?;
+            let attempt = self.price(cart, &address, version.take()).await?;
             if let Some(code) = &contended {
                 // The code lost a race for a use; if it no longer applies, that is the answer.
                 if let Some(verdict) =
@@ -227,11 +237,13 @@ impl OrderService {
             }
             let mut tx = self.db.begin().await?;
             match self.write_order(&mut tx, cart, &attempt, &email, &address, provider.as_ref(), scope, key).await {
-                Ok(order_id) => {
+                Ok(record) => {
                     tx.commit().await?;
-                    // The list cache shows `in_stock`: this instance's pages go stale now.
+                    // The list cache shows `in_stock`: this instance's pages go stale now; so do
+                    // priced carts that counted these coupon redemptions.
                     self.products.stock_changed();
-                    return self.after_commit(&order_id).await;
+                    self.history_changes.bump();
+                    return self.after_commit(record).await;
                 }
                 Err(Retry::Changed) => {}
                 Err(Retry::CouponContended(code)) => contended = Some(code),
@@ -244,12 +256,20 @@ impl OrderService {
     }
 
     /// Prices the cart's current lines and coupons for checkout: every rule must answer.
-    async fn price(&self, cart: &carts::model::CheckoutCart, address: &CartAddress) -> Result<Attempt, OrderError> {
-        let stored = carts::cart_lines(self.db.pool(), &cart.id).await?;
+    async fn price(
+        &self,
+        cart: &carts::model::CheckoutCart,
+        address: &CartAddress,
+        known_version: Option<i64>,
+    ) -> Result<Attempt, OrderError> {
+        let cart_version = match known_version {
+            Some(version) => version,
+            None => carts::cart_version(self.db.pool(), &cart.id).await?.ok_or(OrderError::CartConverted)?,
+        };
+        let (stored, coupon_codes) = carts::cart_contents(self.db.pool(), &cart.id).await?;
         if stored.is_empty() {
             return Err(OrderError::CartEmpty);
         }
-        let coupon_codes = carts::cart_coupons(self.db.pool(), &cart.id).await?;
         let customer = cart.customer_id.as_deref();
         let history = super::OrderHistory::new(self.db.clone()).load(customer, &coupon_codes).await?;
         let request = CartRequest {
@@ -261,7 +281,7 @@ impl OrderService {
                         .unwrap_or_else(|_| unreachable!("stored quantities are checked on the way in")),
                 })
                 .collect(),
-            coupon_codes: coupon_codes.clone(),
+            coupon_codes,
             redemptions: history.redemptions.clone(),
             customer_id: cart.customer_id.clone(),
             earlier_orders: history.earlier_orders,
@@ -326,8 +346,8 @@ impl OrderService {
             .collect();
         coupon_uses.sort();
         Ok(Attempt {
+            cart_version,
             lines,
-            coupon_codes,
             priced,
             by_pipeline_line,
             info: built.lines,
@@ -336,7 +356,7 @@ impl OrderService {
         })
     }
 
-    /// The attempt's transaction. Returns the new order's id; nothing is committed here.
+    /// The attempt's transaction. Returns the new order as written; nothing is committed here.
     #[allow(clippy::too_many_arguments)]
     async fn write_order(
         &self,
@@ -348,26 +368,25 @@ impl OrderService {
         provider: &dyn crate::payments::PaymentProvider,
         scope: &str,
         key: &str,
-    ) -> Result<String, Retry> {
+    ) -> Result<OrderRecord, Retry> {
         let now = self.clock.now_ms();
-        // The cart: held for the rest of the transaction, and unchanged since it was priced.
-        carts::lock_cart(tx, &cart.id).await?;
-        let lines: Vec<PricedLine> = carts::cart_lines(&mut **tx, &cart.id)
-            .await?
-            .into_iter()
-            .map(|l| PricedLine { line_id: l.id, variant_id: l.variant_id, quantity: l.quantity })
-            .collect();
-        let codes = carts::cart_coupons(&mut **tx, &cart.id).await?;
-        if lines != attempt.lines || codes != attempt.coupon_codes {
-            return Err(Retry::Changed);
+        // The cart first: converted only if unchanged since it was priced (its version), and on
+        // PostgreSQL held for the rest of the transaction.
+        if !carts::convert_cart(tx, &cart.id, attempt.cart_version, now).await? {
+            return Err(if carts::cart_is_active(&mut **tx, &cart.id).await? {
+                Retry::Changed
+            } else {
+                Retry::Failed(OrderError::CartConverted)
+            });
         }
+        let lines = &attempt.lines;
         // The variants: locked in id order (PostgreSQL), then checked against the prices the
         // attempt used and the stock the lines need.
         let mut ids: Vec<&str> = lines.iter().map(|l| l.variant_id.as_str()).collect();
         ids.sort_unstable();
         let variants = lock_variants(tx, &ids).await?;
         let mut short = Vec::new();
-        for line in &lines {
+        for line in lines {
             let Some(variant) = variants.iter().find(|v| v.id == line.variant_id) else {
                 return Err(Retry::Failed(OrderError::LinesUnavailable(vec![line.line_id.clone()])));
             };
@@ -392,7 +411,7 @@ impl OrderService {
         if !short.is_empty() {
             return Err(Retry::Failed(OrderError::InsufficientStock(short)));
         }
-        for line in &lines {
+        for line in lines {
             // Conditional on the stock (never below zero), whatever runs beside it.
             if take_stock(tx, &line.variant_id, line.quantity, now).await?.is_none() {
                 return Err(Retry::Changed);
@@ -421,36 +440,43 @@ impl OrderService {
         store::orders::insert_order(tx, &order).await?;
         store::orders::insert_items(tx, &order_id, &items).await?;
         let actor = if cart.customer_id.is_some() { "customer" } else { "guest" };
-        store::orders::insert_event(&mut **tx, &order_id, now, actor, None, OrderStatus::PendingPayment, None).await?;
+        let mut history = vec![StatusChange {
+            at: now,
+            actor: actor.to_owned(),
+            from_status: OptionalStatus(None),
+            to_status: OrderStatus::PendingPayment,
+            reason: None,
+        }];
         if order.status == OrderStatus::Paid {
-            store::orders::insert_event(
-                &mut **tx,
-                &order_id,
-                now,
-                "system",
-                Some(OrderStatus::PendingPayment),
-                OrderStatus::Paid,
-                Some("the total is 0"),
-            )
-            .await?;
+            history.push(StatusChange {
+                at: now,
+                actor: "system".to_owned(),
+                from_status: OptionalStatus(Some(OrderStatus::PendingPayment)),
+                to_status: OrderStatus::Paid,
+                reason: Some("the total is 0".to_owned()),
+            });
+        }
+        for change in &history {
+            let StatusChange { at, actor, from_status, to_status, reason } = change;
+            store::orders::insert_event(&mut **tx, &order_id, *at, actor, from_status.0, *to_status, reason.as_deref())
+                .await?;
         }
         for (code_key, _, _) in &attempt.coupon_uses {
             store::coupons::insert_redemption(tx, &order_id, code_key, cart.customer_id.as_deref(), now).await?;
         }
-        if !carts::convert_cart(tx, &cart.id, now).await? {
-            return Err(Retry::Failed(OrderError::CartConverted));
-        }
         store::idempotency::attach_order(tx, scope, key, &order_id).await?;
-        // Queued with the order, so the mails exist exactly when it commits.
+        // Queued with the order, so the mails exist exactly when it commits; rendered from the
+        // rows just written rather than read back.
         let mail_failed = |error: OrderError| match error {
             OrderError::Db(e) => Retry::from(e),
             other => Retry::Failed(other),
         };
-        self.enqueue_order_mail(tx, &order_id, OrderMailKind::Placed).await.map_err(mail_failed)?;
+        self.enqueue_mail_of(tx, &order, &items, OrderMailKind::Placed).await.map_err(mail_failed)?;
         if order.status == OrderStatus::Paid {
-            self.enqueue_order_mail(tx, &order_id, OrderMailKind::Paid).await.map_err(mail_failed)?;
+            self.enqueue_mail_of(tx, &order, &items, OrderMailKind::Paid).await.map_err(mail_failed)?;
         }
-        Ok(order_id)
+        // Exactly what `get_any` reads back after the commit.
+        Ok(OrderRecord { order, items, history })
     }
 
     /// The order row and items as sold: names, prices and every adjustment copied, so later
@@ -533,8 +559,8 @@ impl OrderService {
 
     /// After the commit: the order as stored, its guest token, and a payment session (asked for
     /// outside any transaction; a failure is reported inside the 201, never as an error).
-    async fn after_commit(&self, order_id: &str) -> Result<CheckoutOutcome, OrderError> {
-        let record = self.get_any(order_id).await?;
+    async fn after_commit(&self, record: OrderRecord) -> Result<CheckoutOutcome, OrderError> {
+        let order_id = record.order.id.as_str();
         let order_token = match record.order.customer_id {
             None => Some(self.order_token(order_id).await?),
             Some(_) => None,

@@ -78,6 +78,8 @@ impl OrderService {
             let now = store::orders::order(self.db.pool(), id).await?.map_or(order.status, |o| o.status);
             return Err(OrderError::IllegalTransition { from: now, to });
         }
+        // Paid orders and coupon redemptions count in priced carts.
+        self.history_changes.bump();
         if to == OrderStatus::Cancelled {
             // The list cache shows `in_stock`: this instance's pages go stale now.
             self.products.stock_changed();
@@ -123,6 +125,7 @@ impl OrderService {
             tx.commit().await?;
             if moved > 0 {
                 self.products.stock_changed();
+                self.history_changes.bump();
             }
             expired += moved;
             // A short batch was the last; a batch that moved nothing would only repeat itself.

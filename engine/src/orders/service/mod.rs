@@ -29,7 +29,7 @@ use crate::{
     pricing::{
         PricingService,
         cart_builder::CartBuilder,
-        history::{HistoryFuture, HistorySource, ShopperHistory},
+        history::{HistoryChanges, HistoryFuture, HistorySource, ShopperHistory},
     },
 };
 use commerce_pipeline::Redemption;
@@ -52,6 +52,7 @@ pub struct OrderService {
     pub(super) builder: Arc<CartBuilder>,
     pub(super) pricing: Arc<PricingService>,
     pub(super) providers: PaymentProviders,
+    pub(super) history_changes: HistoryChanges,
     pub(super) config: OrdersConfig,
     pub(super) store_config: StoreConfig,
     /// The key guest order tokens are derived under, read once from `engine_secrets`.
@@ -67,13 +68,27 @@ pub struct OrderDeps {
     pub builder: Arc<CartBuilder>,
     pub pricing: Arc<PricingService>,
     pub providers: PaymentProviders,
+    /// Bumped after every commit that changes paid-order counts or coupon redemptions, so carts
+    /// priced from the old history are not served from memory.
+    pub history_changes: HistoryChanges,
     pub config: OrdersConfig,
     pub store_config: StoreConfig,
 }
 
 impl OrderService {
     pub fn new(deps: OrderDeps) -> Self {
-        let OrderDeps { db, clock, carts, products, builder, pricing, providers, config, store_config } = deps;
+        let OrderDeps {
+            db,
+            clock,
+            carts,
+            products,
+            builder,
+            pricing,
+            providers,
+            history_changes,
+            config,
+            store_config,
+        } = deps;
         Self {
             db,
             clock,
@@ -82,6 +97,7 @@ impl OrderService {
             builder,
             pricing,
             providers,
+            history_changes,
             config,
             store_config,
             token_key: tokio::sync::OnceCell::new(),

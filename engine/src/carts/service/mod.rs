@@ -17,15 +17,21 @@ use crate::{
     clock::SharedClock,
     config::CartsConfig,
     db::Db,
+    db::Tx,
     ids::{is_id, new_id},
     pricing::{
         PricingService, Purpose,
         cart_builder::{CartBuildError, CartBuilder, CartRequest, Limits, LineRequest},
-        history::HistorySource,
+        history::{HistoryChanges, HistorySource},
         model::Quantity,
     },
     validation::FieldProblem,
 };
+
+mod cache;
+mod merge;
+
+use cache::{PricedCartCache, Stamp};
 
 /// Longest coupon code (as the preview).
 const MAX_CODE_LEN: usize = 64;
@@ -38,6 +44,8 @@ pub struct CartService {
     builder: Arc<CartBuilder>,
     pricing: Arc<PricingService>,
     history: Arc<dyn HistorySource>,
+    history_changes: HistoryChanges,
+    cache: PricedCartCache,
     config: CartsConfig,
 }
 
@@ -51,13 +59,16 @@ pub struct CartDeps {
     pub pricing: Arc<PricingService>,
     /// Paid orders and coupon redemptions, from the orders domain.
     pub history: Arc<dyn HistorySource>,
+    /// Bumped by the orders domain when that history changes (see `cache`).
+    pub history_changes: HistoryChanges,
     pub config: CartsConfig,
 }
 
 impl CartService {
     pub fn new(deps: CartDeps) -> Self {
-        let CartDeps { accounts, db, clock, products, builder, pricing, history, config } = deps;
-        Self { accounts, db, clock, products, builder, pricing, history, config }
+        let CartDeps { accounts, db, clock, products, builder, pricing, history, history_changes, config } = deps;
+        let cache = PricedCartCache::new(config.priced_cache_ttl, config.priced_cache_entries, clock.clone());
+        Self { accounts, db, clock, products, builder, pricing, history, history_changes, cache, config }
     }
 
     /// A guest gets a new cart and its token (shown once); a signed-in user gets their one
@@ -68,12 +79,11 @@ impl CartService {
         let Some(user) = user else {
             let id = new_id("cart");
             let token = new_opaque_token("ct");
-            // Every write goes through a transaction, so SQLite writers queue in order (`Db::begin`).
-            let mut tx = self.db.begin().await?;
-            store::insert_guest_cart(&mut *tx, &id, &digest(&token), now).await?;
-            tx.commit().await?;
-            let row = CartRow { id, customer_id: None, token_hash: None, email: None, shipping_address: None };
-            let mut read = self.read(&row, None).await?;
+            store::insert_guest_cart(self.db.autocommit().await.pool(), &id, &digest(&token), now).await?;
+            let row =
+                CartRow { id, customer_id: None, token_hash: None, email: None, shipping_address: None, version: 0 };
+            // A new cart has no lines or codes: nothing to read back.
+            let mut read = self.priced(&row, self.stamp(&row), Vec::new(), Vec::new()).await?;
             read.cart_token = Some(token);
             return Ok(read);
         };
@@ -86,22 +96,25 @@ impl CartService {
             Some(row) => row,
             None => {
                 let now = self.clock.now_ms();
-                let mut tx = self.db.begin().await?;
-                store::insert_customer_cart(&mut *tx, &new_id("cart"), user, now).await?;
-                tx.commit().await?;
+                store::insert_customer_cart(self.db.autocommit().await.pool(), &new_id("cart"), user, now).await?;
                 // Whoever won a concurrent first insert, this is now the one active cart.
                 store::active_cart_of(self.db.pool(), user).await?.ok_or(CartError::NotFound)?
             }
         };
-        self.read(&row, Some(user.to_owned())).await
+        self.read(&row).await
     }
 
     pub async fn get(&self, who: &Credential, id: &str) -> Result<PricedCartRead, CartError> {
         let row = self.owned(who, id).await?;
-        self.read(&row, row.customer_id.clone()).await
+        self.read(&row).await
     }
 
     /// Adds `quantity` units of a variant; a variant already on the cart adds to its line.
+    ///
+    /// The storefront's hottest write, so it is short: the variant's stock is read first,
+    /// outside the transaction (checkout takes stock for real); the transaction bumps the cart
+    /// (its ownership check and, on PostgreSQL, its row lock), upserts the line and checks the
+    /// limits, all before anything is priced.
     #[tracing::instrument(skip_all, fields(cart = id))]
     pub async fn add_line(
         &self,
@@ -112,37 +125,36 @@ impl CartService {
     ) -> Result<PricedCartRead, CartError> {
         let max = self.config.max_line_quantity;
         let quantity = Quantity::parse(quantity, max).map_err(|e| CartError::field("quantity", e.to_string()))?;
-        let row = self.owned(who, id).await?;
-        let variants = self.products.variants_for_pricing(&[variant_id]).await?;
+        if !is_id(id, "cart") {
+            return Err(CartError::NotFound);
+        }
+        // The stock as shown (checkout takes it for real); an unknown variant is always read.
+        let variants = if self.caching() {
+            self.products.variants_for_display(&[variant_id]).await?
+        } else {
+            self.products.variants_for_pricing(&[variant_id]).await?
+        };
         let variant = variants
             .get(variant_id)
             .ok_or_else(|| CartError::field("variant_id", "is not a variant of an active product"))?;
-        let mut tx = self.db.begin().await?;
-        // Read-then-write (merge into an existing line, the line count): one at a time per cart.
-        store::lock_cart(&mut tx, id).await?;
-        let lines = store::lines(&mut *tx, id).await?;
         let now = self.clock.now_ms();
-        match lines.iter().find(|l| l.variant_id == variant_id) {
-            Some(line) => {
-                let total = Quantity::parse(line.quantity, u32::MAX)
-                    .ok()
-                    .and_then(|q| q.checked_add(quantity, max))
-                    .ok_or_else(|| CartError::field("quantity", format!("a line holds at most {max} units")))?;
-                check_stock(i64::from(total.get()), variant.stock)?;
-                store::set_quantity(&mut *tx, id, &line.id, i64::from(total.get())).await?;
-            }
-            None => {
-                if lines.len() >= self.config.max_lines {
-                    let max_lines = self.config.max_lines;
-                    return Err(CartError::field("variant_id", format!("a cart has at most {max_lines} lines")));
-                }
-                check_stock(i64::from(quantity.get()), variant.stock)?;
-                store::insert_line(&mut *tx, &new_id("line"), id, variant_id, i64::from(quantity.get()), now).await?;
-            }
+        let added = i64::from(quantity.get());
+        let mut tx = self.db.begin().await?;
+        // From here every refusal returns early and drops `tx`: the bump and the upsert roll back.
+        let row = self.open_for_change(&mut tx, who, id, now).await?;
+        let total = store::add_to_line(&mut *tx, &new_id("line"), id, variant_id, added, now).await?;
+        if total == added
+            && store::line_count(&mut *tx, id).await? > i64::try_from(self.config.max_lines).unwrap_or(i64::MAX)
+        {
+            let max_lines = self.config.max_lines;
+            return Err(CartError::field("variant_id", format!("a cart has at most {max_lines} lines")));
         }
-        store::touch(&mut *tx, id, now).await?;
+        if total > i64::from(max) {
+            return Err(CartError::field("quantity", format!("a line holds at most {max} units")));
+        }
+        check_stock(total, variant.stock)?;
         tx.commit().await?;
-        self.read(&row, row.customer_id.clone()).await
+        self.read(&row).await
     }
 
     /// Sets a line's quantity; 0 removes the line.
@@ -159,7 +171,7 @@ impl CartService {
         let max = self.config.max_line_quantity;
         let quantity =
             Quantity::parse(quantity, max).map_err(|_| CartError::field("quantity", format!("must be 0–{max}")))?;
-        let row = self.owned(who, id).await?;
+        self.owned(who, id).await?;
         let lines = store::lines(self.db.pool(), id).await?;
         let line = lines.iter().find(|l| l.id == line_id).ok_or(CartError::LineNotFound)?;
         // A variant that is gone can only be removed, not changed.
@@ -169,23 +181,22 @@ impl CartService {
             .ok_or_else(|| CartError::field("quantity", "the variant is no longer sold; remove the line"))?;
         check_stock(i64::from(quantity.get()), variant.stock)?;
         let mut tx = self.db.begin().await?;
+        let row = self.open_for_change(&mut tx, who, id, self.clock.now_ms()).await?;
         if store::set_quantity(&mut *tx, id, line_id, i64::from(quantity.get())).await? == 0 {
             return Err(CartError::LineNotFound);
         }
-        store::touch(&mut *tx, id, self.clock.now_ms()).await?;
         tx.commit().await?;
-        self.read(&row, row.customer_id.clone()).await
+        self.read(&row).await
     }
 
     pub async fn remove_line(&self, who: &Credential, id: &str, line_id: &str) -> Result<PricedCartRead, CartError> {
-        let row = self.owned(who, id).await?;
         let mut tx = self.db.begin().await?;
+        let row = self.open_for_change(&mut tx, who, id, self.clock.now_ms()).await?;
         if store::delete_line(&mut *tx, id, line_id).await? == 0 {
             return Err(CartError::LineNotFound);
         }
-        store::touch(&mut *tx, id, self.clock.now_ms()).await?;
         tx.commit().await?;
-        self.read(&row, row.customer_id.clone()).await
+        self.read(&row).await
     }
 
     /// Sets the email and/or the shipping address (checked as the address book checks one, or
@@ -210,11 +221,11 @@ impl CartService {
             .transpose()
             .map_err(|e| CartError::Db(sqlx::Error::Encode(Box::new(e))))?;
         let mut tx = self.db.begin().await?;
-        store::set_details(&mut *tx, id, email.as_ref().map(Email::as_str), json.as_deref(), self.clock.now_ms())
-            .await?;
+        let now = self.clock.now_ms();
+        self.open_for_change(&mut tx, who, id, now).await?;
+        let row = store::set_details(&mut *tx, id, email.as_ref().map(Email::as_str), json.as_deref(), now).await?;
         tx.commit().await?;
-        let row = self.owned(who, id).await?;
-        self.read(&row, row.customer_id.clone()).await
+        self.read(&row).await
     }
 
     /// Applies a coupon code when the chain accepts it for this cart. A code already on the
@@ -226,12 +237,14 @@ impl CartService {
             return Err(CartError::field("code", format!("must be 1–{MAX_CODE_LEN} printable characters")));
         }
         let row = self.owned(who, id).await?;
-        let mut codes = store::coupons(self.db.pool(), id).await?;
+        let stamp = self.stamp(&row);
+        let (lines, mut codes) = store::contents(self.db.pool(), id).await?;
         if codes.iter().any(|c| c.eq_ignore_ascii_case(code)) {
-            return self.price(&row, row.customer_id.clone(), codes).await;
+            return self.priced(&row, stamp, lines, codes).await;
         }
         codes.push(code.to_owned());
-        let read = self.price(&row, row.customer_id.clone(), codes).await?;
+        // Priced with the code before it is stored; not cached (the cart's version moves below).
+        let read = self.price(&row, lines, codes).await?;
         let verdict = read.priced.coupons().iter().find(|c| c.code.eq_ignore_ascii_case(code));
         match verdict {
             Some(v) if v.accepted => {}
@@ -245,21 +258,20 @@ impl CartService {
         }
         let mut tx = self.db.begin().await?;
         let now = self.clock.now_ms();
+        self.open_for_change(&mut tx, who, id, now).await?;
         store::insert_coupon(&mut *tx, id, code, now).await?;
-        store::touch(&mut *tx, id, now).await?;
         tx.commit().await?;
         Ok(read)
     }
 
     pub async fn remove_coupon(&self, who: &Credential, id: &str, code: &str) -> Result<PricedCartRead, CartError> {
-        let row = self.owned(who, id).await?;
         let mut tx = self.db.begin().await?;
+        let row = self.open_for_change(&mut tx, who, id, self.clock.now_ms()).await?;
         if store::delete_coupon(&mut *tx, id, code.trim()).await? == 0 {
             return Err(CartError::CouponNotOnCart);
         }
-        store::touch(&mut *tx, id, self.clock.now_ms()).await?;
         tx.commit().await?;
-        self.read(&row, row.customer_id.clone()).await
+        self.read(&row).await
     }
 
     /// A shipping address given inline (checked as the address book checks one; problems are
@@ -323,6 +335,7 @@ impl CartService {
             active: status == "active",
             email: row.email,
             shipping_address,
+            version: row.version,
         })
     }
 
@@ -342,22 +355,77 @@ impl CartService {
         if owns(who, &row) { Ok(row) } else { Err(CartError::NotFound) }
     }
 
-    /// Prices the stored lines for display. Lines that cannot be priced any more (archived
-    /// product, removed variant) stay on the cart and are named in notices instead of failing
-    /// the read; so are lines holding more than is in stock.
-    async fn read(&self, row: &CartRow, customer: Option<String>) -> Result<PricedCartRead, CartError> {
-        let coupons = store::coupons(self.db.pool(), &row.id).await?;
-        self.price(row, customer, coupons).await
+    /// Bumps the active cart `id` as the first statement of a change (see
+    /// `store::open_for_change`) and returns its row with the new version, if `who` owns it;
+    /// otherwise `NotFound`, and the caller drops `tx`, rolling the bump back.
+    async fn open_for_change(&self, tx: &mut Tx, who: &Credential, id: &str, now: i64) -> Result<CartRow, CartError> {
+        if !is_id(id, "cart") {
+            return Err(CartError::NotFound);
+        }
+        match store::open_for_change(tx, id, now).await? {
+            Some(row) if owns(who, &row) => Ok(row),
+            _ => Err(CartError::NotFound),
+        }
     }
 
-    /// Prices the cart's stored lines with `coupon_codes`.
+    /// Whether carts are served from memory (`carts.priced_cache_ttl` above 0): then the
+    /// variants they show may be too (`ProductService::variants_for_display`); with `0s` every
+    /// read is priced from the database.
+    fn caching(&self) -> bool {
+        !self.config.priced_cache_ttl.is_zero()
+    }
+
+    /// What a priced read of `row` would be computed from now (see `cache`). Taken before
+    /// anything it covers is read.
+    fn stamp(&self, row: &CartRow) -> Stamp {
+        Stamp {
+            cart_version: row.version,
+            catalog: self.products.catalog_generation(),
+            plugins: self.pricing.plugins().current().generation,
+            history: self.history_changes.current(),
+        }
+    }
+
+    /// The priced cart for display: from memory when nothing it depends on changed, else read
+    /// and priced (and kept).
+    async fn read(&self, row: &CartRow) -> Result<PricedCartRead, CartError> {
+        let stamp = self.stamp(row);
+        if let Some(hit) = self.cache.get(&row.id, stamp) {
+            return Ok(hit);
+        }
+        let (lines, coupons) = store::contents(self.db.pool(), &row.id).await?;
+        self.priced(row, stamp, lines, coupons).await
+    }
+
+    /// Prices `lines` and `coupon_codes`, read after `stamp` was taken, and keeps the result.
+    async fn priced(
+        &self,
+        row: &CartRow,
+        stamp: Stamp,
+        lines: Vec<store::LineRow>,
+        coupon_codes: Vec<String>,
+    ) -> Result<PricedCartRead, CartError> {
+        // A guest cart without codes is priced without history: its entry ignores it.
+        let uses_history = row.customer_id.is_some() || !coupon_codes.is_empty();
+        let read = self.price(row, lines, coupon_codes).await?;
+        // A rule skipped after a failure (`on_error = "skip"`) is a degraded answer: the next
+        // read tries the plugin again rather than repeating it from memory.
+        if read.priced.notices().is_empty() {
+            self.cache.put(&row.id, stamp, uses_history, &read);
+        }
+        Ok(read)
+    }
+
+    /// Prices the cart's `stored` lines with `coupon_codes`. Lines that cannot be priced any
+    /// more (archived product, removed variant) stay on the cart and are named in notices
+    /// instead of failing the read; so are lines holding more than is in stock.
     async fn price(
         &self,
         row: &CartRow,
-        customer: Option<String>,
+        stored: Vec<store::LineRow>,
         coupon_codes: Vec<String>,
     ) -> Result<PricedCartRead, CartError> {
-        let stored = store::lines(self.db.pool(), &row.id).await?;
+        let customer = row.customer_id.clone();
         let address: Option<CartAddress> = row
             .shipping_address
             .as_deref()
@@ -390,7 +458,12 @@ impl CartService {
                 earlier_orders: history.earlier_orders,
                 shipping: shipping.clone(),
             };
-            match self.builder.build(request, limits).await {
+            let built = if self.caching() {
+                self.builder.build_for_display(request, limits).await
+            } else {
+                self.builder.build(request, limits).await
+            };
+            match built {
                 Ok(built) => break built,
                 Err(CartBuildError::BadLines(bad)) => {
                     // Unknown variant or another currency; repeated variants cannot occur
@@ -439,104 +512,6 @@ impl CartService {
             pricing_version: set.version.clone(),
             cart_token: None,
         })
-    }
-
-    // ---- Merge on login (issue 10, item 4) ----
-
-    /// After a login that names a guest cart and its token: the guest cart becomes the
-    /// customer's when they have no active cart; otherwise its lines and coupon codes go into
-    /// their cart and it is closed (`merged`). Returns the customer's resulting active cart, if
-    /// any. A wrong token, a cart that is not an active guest cart, or a failure of the merge
-    /// itself merges nothing and still returns the customer's own cart: a login never fails
-    /// because of it (the failure is logged).
-    #[tracing::instrument(skip_all, fields(user = user_id, cart = cart_id))]
-    pub async fn merge_guest_cart(
-        &self,
-        user_id: &str,
-        cart_id: &str,
-        token: &str,
-    ) -> Result<Option<String>, CartError> {
-        // A second round only when the customer got an active cart while the first one tried to
-        // adopt the guest cart (the one-active-cart index refused it): it merges instead.
-        for _ in 0..2 {
-            match self.try_merge(user_id, cart_id, token).await {
-                Ok(Some(id)) => return Ok(Some(id)),
-                Ok(None) => break,
-                Err(CartError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {}
-                Err(error) => {
-                    tracing::warn!(%error, "guest cart not merged");
-                    break;
-                }
-            }
-        }
-        Ok(store::active_cart_of(self.db.pool(), user_id).await?.map(|row| row.id))
-    }
-
-    /// One attempt, in one transaction: `Some` (the customer's resulting cart) once merged,
-    /// `None` when there is nothing the caller may merge.
-    async fn try_merge(&self, user_id: &str, cart_id: &str, token: &str) -> Result<Option<String>, CartError> {
-        // The token is checked as on every guest route: its digest, compared in constant time.
-        let guest = match self.owned(&Credential::CartToken(token.to_owned()), cart_id).await {
-            Ok(row) => row,
-            Err(CartError::NotFound) => return Ok(None),
-            Err(other) => return Err(other),
-        };
-        // Stock is read before the transaction, as `add_line` reads it: the cap spares the
-        // shopper a line checkout would refuse; checkout takes the stock for real.
-        let peek = store::lines(self.db.pool(), &guest.id).await?;
-        let variants =
-            self.products.variants_for_pricing(&peek.iter().map(|l| l.variant_id.as_str()).collect::<Vec<_>>()).await?;
-        let now = self.clock.now_ms();
-        let mut tx = self.db.begin().await?;
-        // Guest cart first, then the customer's: every merge locks in this order, and a guest
-        // cart is never the second lock of another merge, so two logins cannot deadlock.
-        store::lock_cart(&mut tx, &guest.id).await?;
-        match store::active_cart(&mut *tx, &guest.id).await? {
-            // Still the same guest cart (not merged or adopted by a concurrent login).
-            Some(row) if row.customer_id.is_none() && row.token_hash == guest.token_hash => {}
-            _ => return Ok(None),
-        }
-        let Some(mine) = store::active_cart_of(&mut *tx, user_id).await? else {
-            let adopted = store::adopt_guest_cart(&mut *tx, &guest.id, user_id, now).await?;
-            tx.commit().await?;
-            return Ok((adopted == 1).then(|| guest.id.clone()));
-        };
-        store::lock_cart(&mut tx, &mine.id).await?;
-        if store::active_cart(&mut *tx, &mine.id).await?.is_none() {
-            return Ok(None); // checked out meanwhile
-        }
-        let own_lines = store::lines(&mut *tx, &mine.id).await?;
-        let guest_lines = store::lines(&mut *tx, &guest.id).await?;
-        let max = i64::from(self.config.max_line_quantity);
-        let (mut count, mut capped, mut dropped) = (own_lines.len(), 0_u32, 0_u32);
-        for line in &guest_lines {
-            // A variant no longer sold counts as none in stock: there is nothing to carry.
-            let cap = max.min(variants.get(&line.variant_id).map_or(0, |v| v.stock));
-            match own_lines.iter().find(|l| l.variant_id == line.variant_id) {
-                Some(own) => {
-                    let wanted = own.quantity.saturating_add(line.quantity);
-                    // The customer's own line never shrinks: a shortage there keeps its notice.
-                    let merged = wanted.min(cap).max(own.quantity);
-                    capped += u32::from(merged < wanted);
-                    if merged > own.quantity {
-                        store::set_quantity(&mut *tx, &mine.id, &own.id, merged).await?;
-                    }
-                }
-                None if cap < 1 || count >= self.config.max_lines => dropped += 1,
-                None => {
-                    capped += u32::from(line.quantity > cap);
-                    let quantity = line.quantity.min(cap);
-                    store::insert_line(&mut *tx, &new_id("line"), &mine.id, &line.variant_id, quantity, now).await?;
-                    count += 1;
-                }
-            }
-        }
-        store::copy_coupons(&mut *tx, &guest.id, &mine.id, now).await?;
-        store::keep_or_set_address(&mut *tx, &mine.id, guest.shipping_address.as_deref(), now).await?;
-        store::close_merged(&mut *tx, &guest.id, now).await?;
-        tx.commit().await?;
-        tracing::info!(into = %mine.id, lines = guest_lines.len(), capped, dropped, "guest cart merged");
-        Ok(Some(mine.id))
     }
 }
 
