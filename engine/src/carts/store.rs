@@ -9,7 +9,7 @@ pub struct CartRow {
     pub token_hash: Option<String>,
     pub email: Option<String>,
     pub shipping_address: Option<String>,
-    /// Raised by every change (see `bump`); priced carts are cached by it.
+    /// Raised by every change (see `open_for_change`); priced carts are cached by it.
     pub version: i64,
 }
 
