@@ -185,3 +185,21 @@ async fn checkout_prices_from_the_database_while_a_cart_shows_an_older_price() {
     assert_eq!(placed.body["items"][0]["unit_price"], 20_000, "{}", placed.text);
     assert_eq!(placed.body["total"], refused.body["total"], "{}", placed.text);
 }
+
+/// Guards the rendering kept with a cached read: the token shown when a guest cart is created
+/// is never repeated by a read served from memory, and a repeated read sends the same JSON.
+#[tokio::test]
+async fn a_cart_read_from_memory_never_repeats_the_cart_token() {
+    let app = spawn_app().await;
+    let (cart, token) = guest_cart(&app).await;
+    let path = format!("/api/v1/carts/{cart}");
+    let first = call(&app, Method::GET, &path, None, Some(&token), None).await;
+    let again = call(&app, Method::GET, &path, None, Some(&token), None).await;
+    assert_eq!((first.status.as_u16(), again.status.as_u16()), (200, 200), "{}", first.text);
+    assert_eq!(first.body["cart_token"], Value::Null, "{}", first.text);
+    assert_eq!(first.text, again.text);
+    assert_eq!(
+        first.headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/json; charset=utf-8")
+    );
+}

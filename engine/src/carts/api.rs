@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use poem::Request;
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags, param::Path, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags, param::Path, payload::Json, types::ToJSON};
 
 use super::{
     CartService,
@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     accounts::{AccountService, profile::AddressDraft},
-    http::{nullable::Nullable, problem::ApiError, security::bearer_token as bearer, text::Text},
+    http::{nullable::Nullable, problem::ApiError, raw_json::RawJson, security::bearer_token as bearer, text::Text},
     pricing::dto::PricedCartView,
 };
 
@@ -142,21 +142,21 @@ impl CartsApi {
     ///
     /// The signed-in customer's active cart, created if they have none.
     #[oai(path = "/me/cart", method = "get", operation_id = "getMyCart")]
-    async fn mine(&self, req: &Request) -> Result<Json<CartView>, ApiError> {
+    async fn mine(&self, req: &Request) -> Result<RawJson<CartView>, ApiError> {
         let Some(token) = bearer(req) else {
             return Err(ApiError::unauthenticated("a bearer access token is required"));
         };
         let user = self.accounts.authenticate(token).await?.user_id;
-        Ok(Json(view(self.carts.customer_cart(&user).await?)))
+        Ok(answer(self.carts.customer_cart(&user).await?))
     }
 
     /// Get a cart
     ///
     /// 404 to anyone but its owner (the customer, or a guest with its `X-Cart-Token`).
     #[oai(path = "/carts/:id", method = "get", operation_id = "getCart")]
-    async fn get(&self, req: &Request, id: Path<Text>) -> Result<Json<CartView>, ApiError> {
+    async fn get(&self, req: &Request, id: Path<Text>) -> Result<RawJson<CartView>, ApiError> {
         let who = self.credential(req).await?;
-        Ok(Json(view(self.carts.get(&who, &id.0).await?)))
+        Ok(answer(self.carts.get(&who, &id.0).await?))
     }
 
     /// Update a cart
@@ -165,7 +165,12 @@ impl CartsApi {
     /// inline (`shipping_address`) or one of your saved addresses (`shipping_address_id`), not
     /// both.
     #[oai(path = "/carts/:id", method = "patch", operation_id = "updateCart")]
-    async fn update(&self, req: &Request, id: Path<Text>, body: Json<CartPatch>) -> Result<Json<CartView>, ApiError> {
+    async fn update(
+        &self,
+        req: &Request,
+        id: Path<Text>,
+        body: Json<CartPatch>,
+    ) -> Result<RawJson<CartView>, ApiError> {
         let who = self.credential(req).await?;
         let body = body.0;
         let address = match (body.shipping_address, body.shipping_address_id) {
@@ -178,7 +183,7 @@ impl CartsApi {
             (inline, saved) => address_choice(inline, saved),
         };
         let email = body.email.map(String::from);
-        Ok(Json(view(self.carts.update(&who, &id.0, email.as_deref(), address).await?)))
+        Ok(answer(self.carts.update(&who, &id.0, email.as_deref(), address).await?))
     }
 
     /// Add a line
@@ -191,10 +196,10 @@ impl CartsApi {
         req: &Request,
         id: Path<Text>,
         body: Json<AddLineRequest>,
-    ) -> Result<Json<CartView>, ApiError> {
+    ) -> Result<RawJson<CartView>, ApiError> {
         let who = self.credential(req).await?;
         let body = body.0;
-        Ok(Json(view(self.carts.add_line(&who, &id.0, body.variant_id.trim(), body.quantity).await?)))
+        Ok(answer(self.carts.add_line(&who, &id.0, body.variant_id.trim(), body.quantity).await?))
     }
 
     /// Change a line's quantity
@@ -207,9 +212,9 @@ impl CartsApi {
         id: Path<Text>,
         line_id: Path<Text>,
         body: Json<UpdateLineRequest>,
-    ) -> Result<Json<CartView>, ApiError> {
+    ) -> Result<RawJson<CartView>, ApiError> {
         let who = self.credential(req).await?;
-        Ok(Json(view(self.carts.set_line(&who, &id.0, &line_id.0, body.0.quantity).await?)))
+        Ok(answer(self.carts.set_line(&who, &id.0, &line_id.0, body.0.quantity).await?))
     }
 
     /// Remove a line
@@ -219,9 +224,9 @@ impl CartsApi {
         req: &Request,
         id: Path<Text>,
         line_id: Path<Text>,
-    ) -> Result<Json<CartView>, ApiError> {
+    ) -> Result<RawJson<CartView>, ApiError> {
         let who = self.credential(req).await?;
-        Ok(Json(view(self.carts.remove_line(&who, &id.0, &line_id.0).await?)))
+        Ok(answer(self.carts.remove_line(&who, &id.0, &line_id.0).await?))
     }
 
     /// Apply a coupon
@@ -235,16 +240,21 @@ impl CartsApi {
         req: &Request,
         id: Path<Text>,
         body: Json<ApplyCouponRequest>,
-    ) -> Result<Json<CartView>, ApiError> {
+    ) -> Result<RawJson<CartView>, ApiError> {
         let who = self.credential(req).await?;
-        Ok(Json(view(self.carts.apply_coupon(&who, &id.0, &body.0.code).await?)))
+        Ok(answer(self.carts.apply_coupon(&who, &id.0, &body.0.code).await?))
     }
 
     /// Remove a coupon
     #[oai(path = "/carts/:id/coupons/:code", method = "delete", operation_id = "removeCartCoupon")]
-    async fn remove_coupon(&self, req: &Request, id: Path<Text>, code: Path<Text>) -> Result<Json<CartView>, ApiError> {
+    async fn remove_coupon(
+        &self,
+        req: &Request,
+        id: Path<Text>,
+        code: Path<Text>,
+    ) -> Result<RawJson<CartView>, ApiError> {
         let who = self.credential(req).await?;
-        Ok(Json(view(self.carts.remove_coupon(&who, &id.0, &code.0).await?)))
+        Ok(answer(self.carts.remove_coupon(&who, &id.0, &code.0).await?))
     }
 }
 
@@ -286,6 +296,18 @@ pub fn address_choice(inline: Option<CartAddressInput>, saved: Option<Text>) -> 
         (None, Some(saved)) => Some(AddressChoice::Saved(saved.into())),
         (None, None) => None,
     }
+}
+
+/// The priced cart as the routes send it. A read repeated from the cart cache shares its
+/// rendering slot with the read that priced it, so the cart is turned into JSON once per change,
+/// not once per read (a storefront reads its cart on every page).
+fn answer(read: PricedCartRead) -> RawJson<CartView> {
+    // `Value`'s `Display` is its JSON text and cannot fail.
+    let render = |read| bytes::Bytes::from(view(read).to_json().unwrap_or_default().to_string());
+    let Some(slot) = read.rendering() else {
+        return RawJson::from_bytes(render(read));
+    };
+    RawJson::from_bytes(slot.get_or_init(|| render(read)).clone())
 }
 
 fn view(read: PricedCartRead) -> CartView {

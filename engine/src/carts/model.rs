@@ -86,6 +86,21 @@ pub struct PricedCartRead {
     pub pricing_version: String,
     /// Only in the answer that created a guest cart: the token is never stored or shown again.
     pub cart_token: Option<String>,
+    /// The API's JSON rendering of this read, made once and shared by its clones: a cart read
+    /// from the cache (`service::cache`) is sent as the bytes rendered for the read that filled
+    /// it. Filled only for reads without a `cart_token` (see `PricedCartRead::rendering`).
+    pub rendered: Rendering,
+}
+
+/// See [`PricedCartRead::rendered`].
+pub type Rendering = std::sync::Arc<std::sync::OnceLock<bytes::Bytes>>;
+
+impl PricedCartRead {
+    /// The slot this read's rendering may be kept in: `None` for a read that carries a cart
+    /// token, whose answer is shown once and must never be repeated from memory.
+    pub fn rendering(&self) -> Option<Rendering> {
+        self.cart_token.is_none().then(|| self.rendered.clone())
+    }
 }
 
 impl From<crate::accounts::model::Address> for CartAddress {

@@ -1,5 +1,6 @@
-//! A JSON response body that is already a `serde_json::Value` (a stored idempotent answer), with
-//! the schema of `T` in the OpenAPI document: what the server sends is `T`'s shape either way.
+//! A JSON response body that is already a `serde_json::Value` (a stored idempotent answer) or
+//! already serialised bytes (a rendering kept with a cached read), with the schema of `T` in the
+//! OpenAPI document: what the server sends is `T`'s shape either way.
 
 use std::marker::PhantomData;
 
@@ -12,14 +13,24 @@ use poem_openapi::{
 };
 
 pub struct RawJson<T> {
-    value: serde_json::Value,
+    body: Body,
     _shape: PhantomData<fn() -> T>,
+}
+
+enum Body {
+    Value(serde_json::Value),
+    Bytes(bytes::Bytes),
 }
 
 impl<T> RawJson<T> {
     /// `value` must be `T` serialised (or a stored copy of it).
     pub fn new(value: serde_json::Value) -> Self {
-        Self { value, _shape: PhantomData }
+        Self { body: Body::Value(value), _shape: PhantomData }
+    }
+
+    /// `json` must be `T` serialised to JSON text.
+    pub fn from_bytes(json: bytes::Bytes) -> Self {
+        Self { body: Body::Bytes(json), _shape: PhantomData }
     }
 }
 
@@ -35,9 +46,12 @@ impl<T: Type> Payload for RawJson<T> {
     }
 }
 
-impl<T: Send> IntoResponse for RawJson<T> {
+impl<T: Type> IntoResponse for RawJson<T> {
     fn into_response(self) -> Response {
-        poem::web::Json(self.value).into_response()
+        match self.body {
+            Body::Value(value) => poem::web::Json(value).into_response(),
+            Body::Bytes(json) => Response::builder().content_type(Self::CONTENT_TYPE).body(json),
+        }
     }
 }
 

@@ -71,11 +71,16 @@ impl PricedCartCache {
         (same && entry.expires > self.clock.now_ms()).then(|| (*entry.read).clone())
     }
 
-    /// Keeps `read` (without a cart token: that is shown once, never again).
+    /// Keeps `read` (without a cart token: that is shown once, never again). The kept copy shares
+    /// `read`'s rendering slot, so the JSON rendered for the request that priced it is what later
+    /// hits send.
     pub fn put(&self, id: &str, stamp: Stamp, uses_history: bool, read: &PricedCartRead) {
         let Some(entries) = &self.entries else { return };
         let mut kept = read.clone();
-        kept.cart_token = None;
+        if kept.cart_token.take().is_some() {
+            // The answer with the token is rendered on its own, never into the kept read's slot.
+            kept.rendered = Default::default();
+        }
         let expires = self.clock.now_ms().saturating_add(self.ttl_ms);
         entries.insert(id.to_owned(), Entry { stamp, uses_history, expires, read: Arc::new(kept) });
     }

@@ -85,6 +85,8 @@ impl CartService {
             // A new cart has no lines or codes: nothing to read back.
             let mut read = self.priced(&row, self.stamp(&row), Vec::new(), Vec::new()).await?;
             read.cart_token = Some(token);
+            // Not shared with the cached copy: this answer alone shows the token.
+            read.rendered = Default::default();
             return Ok(read);
         };
         self.customer_cart(user).await
@@ -511,6 +513,7 @@ impl CartService {
             line_notices: notices,
             pricing_version: set.version.clone(),
             cart_token: None,
+            rendered: Default::default(),
         })
     }
 }
