@@ -67,6 +67,16 @@ async fn one_transaction_spans_the_catalog_and_the_outbox_and_rolls_back_as_one(
     tx.commit().await.expect("commit");
     assert_eq!((stock(db, "var_a").await, mails(db).await), (0, 1));
 
+    // A variant whose product was archived after pricing is not for sale inside the transaction.
+    sqlx::query("UPDATE products SET status = 'archived' WHERE id = 'prod_var_b'")
+        .execute(db.pool())
+        .await
+        .expect("archive");
+    let mut tx = db.begin().await.expect("begin");
+    let locked = products::lock_variants(&mut tx, &["var_a", "var_b"]).await.expect("lock");
+    assert_eq!(locked.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(), ["var_a"], "var_b's product is archived");
+    drop(tx);
+
     // Returned stock, and nothing is ever taken below zero or by a non-positive quantity.
     let mut tx = db.begin().await.expect("begin");
     assert_eq!(products::take_stock(&mut tx, "var_a", 1, 3).await.expect("take"), None);

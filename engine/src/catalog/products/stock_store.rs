@@ -39,11 +39,13 @@ pub(crate) async fn return_stock(tx: &mut Tx, variant_id: &str, quantity: i64, n
     .await
 }
 
-/// The live variants among `ids` (in id order, one statement), locked for the rest of the
+/// The variants among `ids` that can be sold now: not removed, of an active product (in id
+/// order, one statement). Checkout prices from reads taken before its transaction, so a product
+/// archived in between is caught here and its line refused, not sold. Locked for the rest of the
 /// transaction on PostgreSQL (`FOR UPDATE`, taken in id order so two checkouts holding the same
-/// variants in opposite orders queue instead of deadlocking). SQLite needs no row locks: the
-/// transaction from `Db::begin` already holds the database's write lock. Unknown and removed ids
-/// are absent.
+/// variants in opposite orders queue instead of deadlocking; only the variant rows are locked).
+/// SQLite needs no row locks: the transaction from `Db::begin` already holds the database's write
+/// lock. Unknown, removed and unsellable ids are absent.
 pub(crate) async fn lock_variants(tx: &mut Tx, ids: &[&str]) -> sqlx::Result<Vec<Variant>> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -51,7 +53,8 @@ pub(crate) async fn lock_variants(tx: &mut Tx, ids: &[&str]) -> sqlx::Result<Vec
     let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let lock = if tx.backend_name() == "PostgreSQL" { " FOR UPDATE" } else { "" };
     let sql = format!(
-        "SELECT {VARIANT_COLUMNS} FROM variants WHERE id IN ({}) AND deleted_at IS NULL ORDER BY id{lock}",
+        "SELECT {VARIANT_COLUMNS} FROM variants WHERE id IN ({}) AND deleted_at IS NULL \
+         AND product_id IN (SELECT id FROM products WHERE status = 'active') ORDER BY id{lock}",
         placeholders.join(", ")
     );
     let mut query = sqlx::query_as::<_, VariantRow>(sqlx::AssertSqlSafe(sql));
