@@ -184,3 +184,59 @@ async fn a_coupons_last_use_is_taken_once() {
     let refused = call(&app, reqwest::Method::POST, &path, None, Some(&token), Some(json!({"code": "LAST1"}))).await;
     refused.assert_problem(422, "coupon_ineligible");
 }
+
+/// Guards `orders.max_unpaid` under concurrency: one guest email checking out eight carts at
+/// once with a cap of 3 gets exactly 3 orders and 5 × 409 `too_many_unpaid_orders` (on
+/// PostgreSQL over two instances: the count and the insert are one turn per shopper). Each cart
+/// holds its own product, so no variant lock lines the checkouts up by accident.
+#[tokio::test]
+async fn concurrent_checkouts_of_one_shopper_never_pass_the_unpaid_cap() {
+    let capped = |config: &mut commerce_engine::config::Config| {
+        roomy(config);
+        config.orders.max_unpaid = 3;
+    };
+    let app = spawn_app_with(capped).await;
+    let staff = app.staff().await;
+    let mut lamps = Vec::new();
+    for i in 0..8 {
+        lamps.push(id(&simple_product(&app, &staff.access, &format!("Lamp {i}"), 10_000, 10).await["variants"][0]));
+    }
+    let peer = if app.state.db.backend() == commerce_engine::db::Backend::Postgres {
+        Some(app.peer(capped).await)
+    } else {
+        None
+    };
+    let email = unique_email("hoarder");
+    let mut carts = Vec::new();
+    for lamp in &lamps {
+        let (cart, token) = crate::carts::guest_cart(&app).await;
+        assert_eq!(crate::carts::add_line(&app, &cart, &token, lamp, 1).await.status, 200);
+        let body = json!({"email": email, "shipping_address": crate::checkout::karnataka()});
+        let path = format!("/api/v1/carts/{cart}");
+        let patched = call(&app, reqwest::Method::PATCH, &path, None, Some(&token), Some(body)).await;
+        assert_eq!(patched.status, 200, "{}", patched.text);
+        carts.push((cart, token));
+    }
+    let answers = futures_join_all(carts.iter().enumerate().map(|(i, (cart, token))| {
+        let base = match &peer {
+            Some(peer) if i % 2 == 1 => peer.base.clone(),
+            _ => app.base.clone(),
+        };
+        let client = app.client.clone();
+        async move {
+            let body = json!({"cart_id": cart, "payment_provider": "manual"});
+            checkout(&base, &client, Some(&new_key()), None, Some(token), body).await
+        }
+    }))
+    .await;
+    let by_status = tally(&answers);
+    assert_eq!((by_status.get(&201), by_status.get(&409)), (Some(&3), Some(&5)), "{by_status:?}");
+    for refused in answers.iter().filter(|a| a.status == 409) {
+        refused.assert_problem(409, "too_many_unpaid_orders");
+    }
+    let mut left = 0;
+    for lamp in &lamps {
+        left += stock_of(&app, lamp).await;
+    }
+    assert_eq!(left, 8 * 10 - 3, "stock taken by the 3 orders only");
+}

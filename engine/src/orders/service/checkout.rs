@@ -384,6 +384,12 @@ impl OrderService {
         // attempt used and the stock the lines need.
         let mut ids: Vec<&str> = lines.iter().map(|l| l.variant_id.as_str()).collect();
         ids.sort_unstable();
+        // The shopper first (their unpaid cap is counted below), then the variants.
+        let shopper = match &cart.customer_id {
+            Some(customer) => format!("customer:{customer}"),
+            None => format!("email:{email}"),
+        };
+        store::orders::lock_shopper(tx, &shopper).await?;
         let variants = lock_variants(tx, &ids).await?;
         let mut short = Vec::new();
         for line in lines {

@@ -211,6 +211,19 @@ where
         .collect()
 }
 
+/// Makes the checkouts of one shopper (`key`: a customer id or a guest's email) take turns for
+/// the rest of the caller's transaction, so two of them cannot both see the last unpaid slot
+/// free and both take it (`orders.max_unpaid`). On PostgreSQL a transaction-scoped advisory lock
+/// on the key's hash (a collision only makes two shoppers take turns); SQLite needs none, as the
+/// transaction from `Db::begin` holds the database's write lock. Taken before the variant locks,
+/// always in that order, so it adds no deadlock.
+pub(crate) async fn lock_shopper(tx: &mut crate::db::Tx, key: &str) -> sqlx::Result<()> {
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Unpaid orders of a customer (by id) or a guest (by email), for `orders.max_unpaid`.
 pub async fn unpaid_count(
     ex: impl Executor<'_, Database = Any>,
