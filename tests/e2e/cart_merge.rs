@@ -150,7 +150,39 @@ async fn merged_lines_are_capped_at_stock_and_the_cart_limits() {
 
     let session = login_with_cart(&app, &email, &password, &cart, &token).await;
     assert_eq!(session["cart_id"], json!(mine));
-    assert_eq!(quantities(&my_cart(&app, &customer.access).await), pairs(&[(&mug, 3), (&pen, 4)]));
+    let merged = my_cart(&app, &customer.access).await;
+    assert_eq!(quantities(&merged), pairs(&[(&mug, 3), (&pen, 4)]));
+    // Both lines were capped, and the cart says so: what was wanted, per line.
+    let capped: Vec<(String, &str, i64, &Value)> = merged["line_notices"]
+        .as_array()
+        .expect("line_notices")
+        .iter()
+        .map(|n| {
+            let variant = n["variant_id"].as_str().expect("variant_id").to_owned();
+            (variant, n["kind"].as_str().expect("kind"), n["requested"].as_i64().expect("requested"), &n["available"])
+        })
+        .collect();
+    assert_eq!(
+        capped,
+        vec![(mug.clone(), "quantity_capped", 5, &Value::Null), (pen.clone(), "quantity_capped", 6, &Value::Null)],
+        "{merged}"
+    );
+    // The shopper's next change of a line clears its notice; the other stays.
+    let pen_line = merged["lines"].as_array().expect("lines").iter().find(|l| l["variant_id"] == json!(pen));
+    let pen_line = pen_line.expect("pen line")["id"].as_str().expect("line id").to_owned();
+    let path = format!("{CARTS}/{mine}/lines/{pen_line}");
+    let changed = call(&app, Method::PATCH, &path, Some(&customer.access), None, Some(json!({"quantity": 2}))).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let kinds: Vec<(&str, &str)> = changed.body["line_notices"]
+        .as_array()
+        .expect("line_notices")
+        .iter()
+        .map(|n| (n["variant_id"].as_str().expect("variant"), n["kind"].as_str().expect("kind")))
+        .collect();
+    assert_eq!(kinds, vec![(mug.as_str(), "quantity_capped")], "{}", changed.text);
+    let path = format!("{CARTS}/{mine}/lines/{pen_line}");
+    let back = call(&app, Method::PATCH, &path, Some(&customer.access), None, Some(json!({"quantity": 4}))).await;
+    assert_eq!(back.status, 200, "{}", back.text);
 
     let session = login_with_cart(&app, &email, &password, &cup_cart, &cup_token).await;
     assert_eq!(session["cart_id"], json!(mine));

@@ -39,8 +39,10 @@ pub struct CartView {
     pub email: Nullable<String>,
     pub shipping_address: Nullable<CartAddressView>,
     /// Lines that need the shopper's attention: `line_unavailable` (the product was archived or
-    /// the variant removed: the line is not priced; remove it) or `insufficient_stock` (fewer in
-    /// stock than the line holds; `available` says how many).
+    /// the variant removed: the line is not priced; remove it), `insufficient_stock` (fewer in
+    /// stock than the line holds; `available` says how many); both block checkout until fixed.
+    /// `quantity_capped` (informative): merging a guest cart at login wanted `requested` units
+    /// on the line and gave fewer (stock or the line maximum); it goes with the line's next change.
     pub line_notices: Vec<LineNoticeView>,
     /// Only in the answer that created a guest cart: send it as `X-Cart-Token`. It is not
     /// stored and never shown again.
@@ -49,11 +51,14 @@ pub struct CartView {
 
 #[derive(Object)]
 pub struct LineNoticeView {
-    /// `line_unavailable` or `insufficient_stock`.
+    /// `line_unavailable`, `insufficient_stock` or `quantity_capped`.
     pub kind: String,
     pub line_id: String,
     pub variant_id: String,
+    /// Units in stock, for `insufficient_stock`; null otherwise.
     pub available: Nullable<i64>,
+    /// Units a cart merge wanted on the line, for `quantity_capped`; null otherwise.
+    pub requested: Nullable<i64>,
 }
 
 #[derive(Object)]
@@ -329,15 +334,17 @@ fn view(read: PricedCartRead) -> CartView {
         .line_notices
         .into_iter()
         .map(|n| {
-            let (kind, available) = match n.kind {
-                LineNoticeKind::Unavailable => ("line_unavailable", None),
-                LineNoticeKind::InsufficientStock { available } => ("insufficient_stock", Some(available)),
+            let (kind, available, requested) = match n.kind {
+                LineNoticeKind::Unavailable => ("line_unavailable", None, None),
+                LineNoticeKind::InsufficientStock { available } => ("insufficient_stock", Some(available), None),
+                LineNoticeKind::QuantityCapped { requested } => ("quantity_capped", None, Some(requested)),
             };
             LineNoticeView {
                 kind: kind.to_owned(),
                 line_id: n.line_id,
                 variant_id: n.variant_id,
                 available: available.into(),
+                requested: requested.into(),
             }
         })
         .collect();

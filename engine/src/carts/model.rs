@@ -25,6 +25,10 @@ pub enum LineNoticeKind {
     Unavailable,
     /// Fewer units are in stock than the line holds.
     InsufficientStock { available: i64 },
+    /// Merging a guest cart at login wanted `requested` units on this line and had to give
+    /// fewer (stock or `carts.max_line_quantity`). Informative: it does not block checkout, and
+    /// the line's next change clears it.
+    QuantityCapped { requested: i64 },
 }
 
 #[derive(Debug, Clone)]

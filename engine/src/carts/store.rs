@@ -28,6 +28,9 @@ pub struct LineRow {
     pub id: String,
     pub variant_id: String,
     pub quantity: i64,
+    /// What a cart merge wanted when it capped this line (see `mark_capped`); cleared by the
+    /// line's next change.
+    pub merge_wanted: Option<i64>,
 }
 
 pub async fn insert_guest_cart(
@@ -136,10 +139,12 @@ pub(crate) async fn cart_version(
 
 /// Lines in the order they were first added.
 pub(crate) async fn lines(ex: impl Executor<'_, Database = Any>, cart_id: &str) -> Result<Vec<LineRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, variant_id, quantity FROM cart_lines WHERE cart_id = $1 ORDER BY created_at, id")
-        .bind(cart_id)
-        .fetch_all(ex)
-        .await
+    sqlx::query_as(
+        "SELECT id, variant_id, quantity, merge_wanted FROM cart_lines WHERE cart_id = $1 ORDER BY created_at, id",
+    )
+    .bind(cart_id)
+    .fetch_all(ex)
+    .await
 }
 
 pub async fn insert_line(
@@ -168,13 +173,20 @@ pub async fn set_quantity(
     line_id: &str,
     quantity: i64,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("UPDATE cart_lines SET quantity = $1 WHERE id = $2 AND cart_id = $3")
+    let done = sqlx::query("UPDATE cart_lines SET quantity = $1, merge_wanted = NULL WHERE id = $2 AND cart_id = $3")
         .bind(quantity)
         .bind(line_id)
         .bind(cart_id)
         .execute(ex)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// Records that a cart merge wanted `wanted` units on the line and had to give fewer, so the
+/// cart says so (a `quantity_capped` notice) until the line is next changed.
+pub async fn mark_capped(ex: impl Executor<'_, Database = Any>, line_id: &str, wanted: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cart_lines SET merge_wanted = $1 WHERE id = $2").bind(wanted).bind(line_id).execute(ex).await?;
+    Ok(())
 }
 
 pub async fn delete_line(
@@ -242,7 +254,8 @@ pub async fn add_to_line(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO cart_lines (id, cart_id, variant_id, quantity, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_lines.quantity + excluded.quantity \
+         ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_lines.quantity + excluded.quantity, \
+         merge_wanted = NULL \
          RETURNING quantity",
     )
     .bind(new_line_id)
@@ -277,11 +290,14 @@ pub(crate) async fn contents(
         key: String,
         value: String,
         quantity: i64,
+        merge_wanted: Option<i64>,
     }
     let items: Vec<Item> = sqlx::query_as(
-        "SELECT 'line' AS kind, id AS key, variant_id AS value, quantity, created_at FROM cart_lines WHERE cart_id = $1 \
+        "SELECT 'line' AS kind, id AS key, variant_id AS value, quantity, merge_wanted, created_at FROM cart_lines \
+         WHERE cart_id = $1 \
          UNION ALL \
-         SELECT 'code' AS kind, code_key AS key, code AS value, 0 AS quantity, created_at FROM cart_coupons \
+         SELECT 'code' AS kind, code_key AS key, code AS value, 0 AS quantity, NULL AS merge_wanted, created_at \
+         FROM cart_coupons \
          WHERE cart_id = $1 \
          ORDER BY kind, created_at, key",
     )
@@ -291,7 +307,12 @@ pub(crate) async fn contents(
     let (mut lines, mut codes) = (Vec::new(), Vec::new());
     for item in items {
         match item.kind.as_str() {
-            "line" => lines.push(LineRow { id: item.key, variant_id: item.value, quantity: item.quantity }),
+            "line" => lines.push(LineRow {
+                id: item.key,
+                variant_id: item.value,
+                quantity: item.quantity,
+                merge_wanted: item.merge_wanted,
+            }),
             _ => codes.push(item.value),
         }
     }

@@ -1,5 +1,7 @@
 //! Merge on login (issue 10, item 4): a guest cart named at login becomes the customer's, or its
-//! lines and coupon codes go into the customer's cart.
+//! lines and coupon codes go into the customer's cart. A line the merge had to cap (at the stock
+//! or `carts.max_line_quantity`) remembers what was wanted, and the cart shows a
+//! `quantity_capped` notice for it until the shopper next changes the line.
 
 use super::CartService;
 use crate::{
@@ -82,16 +84,23 @@ impl CartService {
                     let wanted = own.quantity.saturating_add(line.quantity);
                     // The customer's own line never shrinks: a shortage there keeps its notice.
                     let merged = wanted.min(cap).max(own.quantity);
-                    capped += u32::from(merged < wanted);
                     if merged > own.quantity {
                         store::set_quantity(&mut *tx, &mine.id, &own.id, merged).await?;
+                    }
+                    if merged < wanted {
+                        capped += 1;
+                        store::mark_capped(&mut *tx, &own.id, wanted).await?;
                     }
                 }
                 None if cap < 1 || count >= self.config.max_lines => dropped += 1,
                 None => {
-                    capped += u32::from(line.quantity > cap);
                     let quantity = line.quantity.min(cap);
-                    store::insert_line(&mut *tx, &new_id("line"), &mine.id, &line.variant_id, quantity, now).await?;
+                    let line_id = new_id("line");
+                    store::insert_line(&mut *tx, &line_id, &mine.id, &line.variant_id, quantity, now).await?;
+                    if quantity < line.quantity {
+                        capped += 1;
+                        store::mark_capped(&mut *tx, &line_id, line.quantity).await?;
+                    }
                     count += 1;
                 }
             }

@@ -501,6 +501,16 @@ impl CartService {
                 }
             }
         }
+        // What a login's cart merge had to cap, until the shopper changes the line.
+        for line in &keep {
+            if let Some(requested) = line.merge_wanted {
+                notices.push(LineNotice {
+                    line_id: line.id.clone(),
+                    variant_id: line.variant_id.clone(),
+                    kind: LineNoticeKind::QuantityCapped { requested },
+                });
+            }
+        }
         let set = self.pricing.plugins().current();
         let priced = self.pricing.price_with(&set, &built.cart, Purpose::Display).await?;
         Ok(PricedCartRead {
