@@ -10,6 +10,8 @@
 //! - [`sandbox`]: the per-call store (deny-all WASI, memory limiter, capped logs and stderr) and
 //!   how a failed call is classified.
 //! - [`pricing_rule`]: the `pricing-rule` world's bindings and its two calls.
+//! - [`secrets`]: a gateway's configured secrets, used on its behalf (HMAC, authorization
+//!   headers) and never handed to it: the host side of the WIT `secrets` interface.
 //! - [`set`]: a loaded, immutable set of plugins and the registry that swaps it on reload.
 //!
 //! Invariants the host keeps (each has an end-to-end test with a hostile fixture):
@@ -29,6 +31,7 @@ pub mod inspect;
 pub mod pricing_rule;
 pub mod runtime;
 mod sandbox;
+pub mod secrets;
 pub mod set;
 pub mod tools;
 
