@@ -243,6 +243,22 @@ mod tests {
         );
     }
 
+    /// Guards `[plugins.<name>.http]` (payments): bad bounds are refused naming each key, and
+    /// the defaults are a gateway's (5 s to connect, 10 s per request, 1 MiB of response).
+    #[test]
+    fn bad_plugin_http_bounds_are_refused_naming_each_key() {
+        let text = "[plugins.razorpay]\nmodule = \"r.wasm\"\n[plugins.razorpay.http]\nconnect_timeout = \"0s\"\n\
+                    timeout = \"2m\"\nmax_response_bytes = 0\n";
+        let error = super::load_from_str(text).expect_err("refused");
+        let problems = error.problems.join("\n");
+        for key in ["http.connect_timeout", "http.timeout", "http.max_response_bytes"] {
+            assert!(problems.contains(&format!("plugins.razorpay.{key}")), "{key} in {problems}");
+        }
+        let fine = super::load_from_str("[plugins.razorpay]\nmodule = \"r.wasm\"\n").expect("defaults load");
+        let http = fine.plugins["razorpay"].http;
+        assert_eq!((http.connect_timeout.as_secs(), http.timeout.as_secs(), http.max_response_bytes), (5, 10, 1 << 20));
+    }
+
     #[test]
     fn secret_keys_are_recognised() {
         for key in

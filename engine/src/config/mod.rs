@@ -331,6 +331,30 @@ pub struct PluginConfig {
     /// Hosts a gateway plugin may call over HTTPS (pricing plugins get no network at all).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// Timeouts and the response-size cap of a gateway's outbound requests.
+    #[serde(default)]
+    pub http: PluginHttp,
+}
+
+/// `[plugins.<name>.http]`: bounds of each outbound request of a gateway plugin. The whole guest
+/// call stays bounded by `limits.timeout_ms` (waits included), so `timeout` should be below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginHttp {
+    /// Establishing the connection (DNS, TCP, TLS).
+    #[serde(with = "duration")]
+    pub connect_timeout: Duration,
+    /// One request, from connecting until the last byte of the response body.
+    #[serde(with = "duration")]
+    pub timeout: Duration,
+    /// A longer response body fails the request (`too-large`) instead of filling memory.
+    pub max_response_bytes: usize,
+}
+
+impl Default for PluginHttp {
+    fn default() -> Self {
+        Self { connect_timeout: Duration::from_secs(5), timeout: Duration::from_secs(10), max_response_bytes: 1 << 20 }
+    }
 }
 
 /// What one call of a plugin may use.

@@ -1,5 +1,7 @@
 //! Semantic checks that serde cannot express. Each problem names its key.
 
+use std::time::Duration;
+
 use secrecy::ExposeSecret;
 
 use super::{Config, MailTransportKind, MetricsAccess};
@@ -194,6 +196,15 @@ impl Config {
                     && !host.starts_with('.');
                 check(ok, "allowed_hosts", &format!("`{host}` is not a host name such as api.razorpay.com"));
             }
+            let http = plugin.http;
+            let within_a_minute = |d: Duration| d >= Duration::from_millis(1) && d <= Duration::from_secs(60);
+            check(within_a_minute(http.connect_timeout), "http.connect_timeout", "must be 1ms–60s");
+            check(within_a_minute(http.timeout), "http.timeout", "must be 1ms–60s");
+            check(
+                (1..=16 << 20).contains(&http.max_response_bytes),
+                "http.max_response_bytes",
+                "must be 1–16777216 (16 MiB)",
+            );
         }
         let mut seen = std::collections::BTreeSet::new();
         for name in &self.pricing.chain {

@@ -10,6 +10,8 @@
 //! - [`sandbox`]: the per-call store (deny-all WASI, memory limiter, capped logs and stderr) and
 //!   how a failed call is classified.
 //! - [`pricing_rule`]: the `pricing-rule` world's bindings and its two calls.
+//! - [`outbound`]: a gateway's outbound HTTP (the WIT `outbound-http` interface): allow-listed
+//!   hosts, https only, no redirects, timeouts and a response-size cap.
 //! - [`secrets`]: a gateway's configured secrets, used on its behalf (HMAC, authorization
 //!   headers) and never handed to it: the host side of the WIT `secrets` interface.
 //! - [`set`]: a loaded, immutable set of plugins and the registry that swaps it on reload.
@@ -28,6 +30,7 @@ pub mod api;
 pub mod cache;
 mod error;
 pub mod inspect;
+pub mod outbound;
 pub mod pricing_rule;
 pub mod runtime;
 mod sandbox;

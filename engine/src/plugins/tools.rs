@@ -96,6 +96,7 @@ pub async fn run(config: &Config, options: RunOptions<'_>) -> anyhow::Result<Exi
                 limits: PluginLimits::default(),
                 on_error: OnError::Fail,
                 allowed_hosts: Vec::new(),
+                http: Default::default(),
             };
             (name, plugin)
         }

@@ -62,6 +62,7 @@ pub fn plugin(package: &str, settings: Value) -> PluginConfig {
         limits: PluginLimits::default(),
         on_error: OnError::Fail,
         allowed_hosts: Vec::new(),
+        http: Default::default(),
     }
 }
 

@@ -47,6 +47,7 @@ fn config(dir: &Path, max_instances: u32) -> anyhow::Result<Config> {
         limits: PluginLimits { timeout_ms: SPIN.as_millis() as u64, ..PluginLimits::default() },
         on_error: OnError::Fail,
         allowed_hosts: Vec::new(),
+        http: Default::default(),
     };
     config.plugins.insert("spin".into(), spin);
     config.pricing.chain = vec!["spin".into()];
