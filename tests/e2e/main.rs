@@ -17,6 +17,7 @@ mod checkout_races;
 mod cli;
 mod conventions;
 mod corrupt_rows;
+mod fake_razorpay;
 mod input;
 mod jobs;
 mod leaks;

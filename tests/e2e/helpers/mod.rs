@@ -1,6 +1,7 @@
 //! `spawn_app()` and typed helpers per endpoint.
 
 mod db;
+pub mod fake_razorpay;
 mod logs;
 pub mod plugins;
 
