@@ -98,6 +98,7 @@ impl AppState {
                 config.plugin_runtime.clone(),
                 &config.plugins,
                 &config.pricing,
+                config.environment,
                 source,
                 Box::new(move || plugin_clock.now_ms()),
             )

@@ -279,6 +279,7 @@ async fn pricing_run(config: Config, cart: &std::path::Path, checkout: bool) -> 
         config.plugin_runtime.clone(),
         &config.plugins,
         &config.pricing,
+        config.environment,
         source,
         Box::new(|| chrono::Utc::now().timestamp_millis()),
     )

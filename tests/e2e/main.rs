@@ -18,6 +18,7 @@ mod cli;
 mod conventions;
 mod corrupt_rows;
 mod fake_razorpay;
+mod gateway_host;
 mod input;
 mod jobs;
 mod leaks;

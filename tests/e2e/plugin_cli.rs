@@ -32,6 +32,39 @@ async fn plugin_check_accepts_a_pricing_rule_and_shows_what_it_is() {
     }
 }
 
+/// Guards issue 11's "`engine plugin check` shows the gateway world and its imports": a gateway
+/// is accepted, with `secrets` and `outbound-http` among its imports.
+#[tokio::test]
+async fn plugin_check_accepts_a_payment_gateway_and_shows_its_imports() {
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    let run = engine_cli(dir.path(), &["plugin", "check", &path("fixture-gateway-probe")]).await;
+
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    for line in [
+        "world:    payment-gateway",
+        "  commerce:plugin/secrets@0.1.0",
+        "  commerce:plugin/outbound-http@0.1.0",
+        "  commerce:plugin/gateway@0.1.0",
+        "verdict:  ok: loadable as a payment gateway",
+    ] {
+        assert!(run.stdout.contains(line), "stdout has `{line}`:\n{}", run.output());
+    }
+    // A gateway prices nothing: `plugin run` says so instead of calling it.
+    let cart = cart_file("socks.json");
+    let settings = dir.path().join("gateway.json");
+    std::fs::write(&settings, r#"{"api_base": "https://api.razorpay.com", "key_id": "rzp_test_x"}"#).expect("settings");
+    let settings = settings.display().to_string();
+    let args = ["plugin", "run", &path("fixture-gateway-probe"), "--cart", &cart, "--settings", &settings];
+    let run = engine_cli(dir.path(), &args).await;
+    assert_eq!(run.code, Some(1), "{}", run.output());
+    assert!(
+        run.stderr.contains("is a payment gateway: `plugin run` prices a cart with a pricing rule"),
+        "{}",
+        run.output()
+    );
+}
+
 #[tokio::test]
 async fn plugin_check_refuses_a_component_that_reads_files_naming_the_import() {
     let dir = tempfile::tempdir().expect("temp dir");

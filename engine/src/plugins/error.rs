@@ -43,8 +43,8 @@ pub enum PluginErrorKind {
     WrongWorld { expected: String, found: String },
     #[error("imports `{import}`, which plugins may not use ({why})")]
     ForbiddenImport { import: String, why: String },
-    #[error("is a payment-gateway plugin; this engine version runs pricing rules only")]
-    GatewayUnsupported,
+    #[error("is a payment-gateway plugin, so it cannot be in [pricing] chain")]
+    NotAPricingRule,
     #[error("rejected its settings: {message}")]
     SettingsRejected { message: String },
     #[error("could not be prepared: {reason}")]
@@ -83,7 +83,7 @@ impl PluginErrorKind {
             Self::UnsupportedVersion { .. } => "unsupported_version",
             Self::WrongWorld { .. } => "wrong_world",
             Self::ForbiddenImport { .. } => "forbidden_import",
-            Self::GatewayUnsupported => "gateway_unsupported",
+            Self::NotAPricingRule => "not_a_pricing_rule",
             Self::SettingsRejected { .. } => "settings_rejected",
             Self::Link { .. } => "link_failed",
             Self::UntrustedCache(_) => "untrusted_cache",

@@ -10,6 +10,7 @@
 //! - [`sandbox`]: the per-call store (deny-all WASI, memory limiter, capped logs and stderr) and
 //!   how a failed call is classified.
 //! - [`pricing_rule`]: the `pricing-rule` world's bindings and its two calls.
+//! - [`payment_gateway`]: the `payment-gateway` world's bindings, its host imports and its calls.
 //! - [`outbound`]: a gateway's outbound HTTP (the WIT `outbound-http` interface): allow-listed
 //!   hosts, https only, no redirects, timeouts and a response-size cap.
 //! - [`secrets`]: a gateway's configured secrets, used on its behalf (HMAC, authorization
@@ -31,6 +32,7 @@ pub mod cache;
 mod error;
 pub mod inspect;
 pub mod outbound;
+pub mod payment_gateway;
 pub mod pricing_rule;
 pub mod runtime;
 mod sandbox;

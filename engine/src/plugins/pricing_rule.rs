@@ -5,17 +5,17 @@ use std::{sync::Arc, time::Instant};
 
 use commerce_pipeline::{CartView, RuleOutput};
 use wasmtime::{
-    Engine, Store, UpdateDeadline,
+    Engine, Store,
     component::{Component, HasSelf, Linker},
 };
 
 use super::{
     error::{PluginError, PluginErrorKind},
-    sandbox::{CallState, classify, guest_text, within_deadline},
+    sandbox::{CallState, guest_text, run_call},
 };
 use crate::config::PluginLimits;
 
-mod bindings {
+pub(crate) mod bindings {
     wasmtime::component::bindgen!({
         world: "pricing-rule",
         path: "../sdk/wit",
@@ -120,57 +120,16 @@ impl PricingRulePlugin {
         PluginError::new(&*self.name, kind)
     }
 
-    /// One call in a fresh instance: deadline, memory and fuel set, failures classified.
-    /// `fuel_used` is set when the engine meters fuel.
+    /// One call in a fresh instance (see `sandbox::run_call`).
     async fn call<R>(
         &self,
         fuel_used: &mut Option<u64>,
         f: impl AsyncFnOnce(&mut Store<CallState>, &bindings::PricingRule) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
-        let engine = self.pre.engine();
-        let mut store = Store::new(engine, CallState::new(self.name.clone(), self.settings.clone(), &self.limits));
-        store.limiter(|state| &mut state.limiter);
-        // Only on an engine that meters fuel: elsewhere the calls fail, and building their errors
-        // (with a backtrace when RUST_BACKTRACE is set) cost microseconds per call.
-        let initial_fuel = self.fuel_metered.then(|| self.limits.fuel.unwrap_or(u64::MAX));
-        if let Some(fuel) = initial_fuel {
-            store.set_fuel(fuel).map_err(|e| self.error(PluginErrorKind::Link { reason: e.to_string() }))?;
-        }
-        // Check the clock on every epoch tick; yield to tokio in between so that a CPU-bound
-        // plugin shares its worker thread until its time is up, then interrupt it.
-        let deadline = Instant::now() + std::time::Duration::from_millis(self.limits.timeout_ms);
-        store.set_epoch_deadline(1);
-        // `tokio::task::yield_now` (rather than `Yield`, which wakes the task at once) lets the
-        // worker poll its I/O driver before resuming the plugin, so other requests' I/O on this
-        // thread is not held back by a spinning plugin (measured: /health 260 ms → a few ms).
-        store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline {
-                UpdateDeadline::Interrupt
-            } else {
-                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
-            })
-        });
-
-        // Epochs stop running guest code; `within_deadline` also stops a guest waiting in the host.
-        let run = async {
-            match self.pre.instantiate_async(&mut store).await {
-                Ok(rule) => f(&mut store, &rule).await,
-                Err(error) => Err(error),
-            }
-        };
-        let Some(result) = within_deadline(deadline, run).await else {
-            store.data_mut().flush_output();
-            return Err(self.error(PluginErrorKind::Timeout { timeout_ms: self.limits.timeout_ms }));
-        };
-        if let Some(start) = initial_fuel
-            && let Ok(left) = store.get_fuel()
-        {
-            *fuel_used = Some(start - left.min(start));
-        }
-        let output = store.data_mut().flush_output();
-        result.map_err(|error| {
-            let exceeded = store.data().limiter.exceeded;
-            self.error(classify(&error, &self.limits, exceeded, &output))
-        })
+        let state = CallState::new(self.name.clone(), self.settings.clone(), &self.limits);
+        let instantiate = async |store: &mut Store<CallState>| self.pre.instantiate_async(store).await;
+        run_call(self.pre.engine(), state, &self.limits, self.fuel_metered, fuel_used, instantiate, f)
+            .await
+            .map_err(|kind| self.error(kind))
     }
 }

@@ -19,10 +19,11 @@ use super::{
     cache::{CompileCache, Compiled},
     error::{LoadError, PluginError, PluginErrorKind},
     inspect::{ComponentInfo, World},
+    payment_gateway::GatewayPlugin,
     pricing_rule::PricingRulePlugin,
     runtime,
 };
-use crate::config::{self, OnError, PluginConfig, PluginLimits, PluginRuntimeConfig, PricingConfig};
+use crate::config::{self, Environment, OnError, PluginConfig, PluginLimits, PluginRuntimeConfig, PricingConfig};
 
 /// Call times kept per plugin for the p50/p99 in `GET /admin/plugins`.
 const LATENCY_SAMPLES: usize = 1024;
@@ -42,14 +43,45 @@ pub struct LoadedPlugin {
     pub imports: Vec<String>,
     /// Calls through the pricing service (recorded there, where the outcome is known).
     pub stats: CallStats,
-    /// Only pricing rules load today (`prepare` refuses gateways).
-    pub rule: PricingRulePlugin,
+    pub runnable: Runnable,
+}
+
+/// What a loaded plugin runs, by its world.
+pub enum Runnable {
+    Rule(PricingRulePlugin),
+    /// Boxed: a gateway carries its host context (secrets, HTTP client) beside the linked world.
+    Gateway(Box<GatewayPlugin>),
 }
 
 impl LoadedPlugin {
-    /// One call of the pricing rule in a fresh sandboxed instance.
+    /// One call of the pricing rule in a fresh sandboxed instance. A gateway never reaches here:
+    /// the loader refuses one named in `[pricing] chain`.
     pub async fn price(&self, cart: &CartView) -> Result<RuleOutput, PluginError> {
-        self.rule.price(cart).await
+        match &self.runnable {
+            Runnable::Rule(rule) => rule.price(cart).await,
+            Runnable::Gateway(_) => Err(PluginError::new(&self.name, PluginErrorKind::NotAPricingRule)),
+        }
+    }
+
+    pub fn rule(&self) -> Option<&PricingRulePlugin> {
+        match &self.runnable {
+            Runnable::Rule(rule) => Some(rule),
+            Runnable::Gateway(_) => None,
+        }
+    }
+
+    pub fn gateway(&self) -> Option<&GatewayPlugin> {
+        match &self.runnable {
+            Runnable::Gateway(gateway) => Some(gateway),
+            Runnable::Rule(_) => None,
+        }
+    }
+
+    async fn validate_settings(&self) -> Result<(), PluginError> {
+        match &self.runnable {
+            Runnable::Rule(rule) => rule.validate_settings().await,
+            Runnable::Gateway(gateway) => gateway.validate_settings().await,
+        }
     }
 }
 
@@ -104,15 +136,17 @@ pub struct PluginSet {
 
 impl PluginSet {
     /// Loads every plugin in `plugins` (compiling off the async runtime) and checks the chain.
-    /// Reports every plugin that fails, not just the first.
+    /// Reports every plugin that fails, not just the first. `environment` decides whether a
+    /// gateway may use plain http to loopback (development only, see `outbound`).
     pub async fn load(
         runtime_config: &PluginRuntimeConfig,
         plugins: &BTreeMap<String, PluginConfig>,
         pricing: &PricingConfig,
+        environment: Environment,
     ) -> Result<Self, LoadError> {
         let fuel = plugins.values().any(|p| p.limits.fuel.is_some());
         let (runtime_config, configs) = (runtime_config.clone(), plugins.clone());
-        let prepared = tokio::task::spawn_blocking(move || prepare_all(&runtime_config, &configs, fuel))
+        let prepared = tokio::task::spawn_blocking(move || prepare_all(&runtime_config, &configs, fuel, environment))
             .await
             .map_err(|e| PluginError::new("*", PluginErrorKind::Link { reason: format!("loader crashed: {e}") }))?;
 
@@ -121,7 +155,11 @@ impl PluginSet {
         for result in prepared {
             match result {
                 Ok(plugin) => {
-                    if let Err(error) = plugin.rule.validate_settings().await {
+                    if plugin.world == World::PaymentGateway && pricing.chain.contains(&plugin.name) {
+                        errors.push(PluginError::new(&plugin.name, PluginErrorKind::NotAPricingRule));
+                        continue;
+                    }
+                    if let Err(error) = plugin.validate_settings().await {
                         errors.push(error);
                         continue;
                     }
@@ -165,6 +203,7 @@ fn prepare_all(
     runtime_config: &PluginRuntimeConfig,
     configs: &BTreeMap<String, PluginConfig>,
     fuel: bool,
+    environment: Environment,
 ) -> Vec<Result<LoadedPlugin, PluginError>> {
     if configs.is_empty() {
         // No wasmtime engine (no pool reservation, no cache directory) for a shop without plugins.
@@ -183,7 +222,7 @@ fn prepare_all(
             return vec![Err(error)];
         }
     };
-    configs.iter().map(|(name, config)| prepare(&engine, cache, name, config, fuel)).collect()
+    configs.iter().map(|(name, config)| prepare(&engine, cache, name, config, fuel, environment)).collect()
 }
 
 /// Reads, verifies, compiles (or loads from the cache), inspects and links one plugin.
@@ -193,6 +232,7 @@ fn prepare(
     name: &str,
     config: &PluginConfig,
     fuel_metered: bool,
+    environment: Environment,
 ) -> Result<LoadedPlugin, PluginError> {
     let fail = |kind| PluginError::new(name, kind);
     let wasm = std::fs::read(&config.module).map_err(|e| {
@@ -208,9 +248,18 @@ fn prepare(
     let info = ComponentInfo::of(engine, &component);
     let world = info.check().map_err(fail)?;
     let settings: Arc<str> = serde_json::Value::Object(config.settings.clone()).to_string().into();
-    let rule = match world {
-        World::PricingRule => PricingRulePlugin::new(engine, &component, name, settings, config.limits, fuel_metered)?,
-        World::PaymentGateway => return Err(fail(PluginErrorKind::GatewayUnsupported)),
+    let runnable = match world {
+        World::PricingRule => {
+            Runnable::Rule(PricingRulePlugin::new(engine, &component, name, settings, config.limits, fuel_metered)?)
+        }
+        World::PaymentGateway => Runnable::Gateway(Box::new(GatewayPlugin::new(
+            engine,
+            &component,
+            name,
+            config,
+            environment,
+            fuel_metered,
+        )?)),
     };
     Ok(LoadedPlugin {
         name: name.to_owned(),
@@ -224,7 +273,7 @@ fn prepare(
         compiled,
         imports: info.imports,
         stats: CallStats::default(),
-        rule,
+        runnable,
     })
 }
 
@@ -289,6 +338,8 @@ pub struct PluginRegistry {
     current: RwLock<Arc<PluginSet>>,
     runtime: PluginRuntimeConfig,
     source: ReloadSource,
+    /// The engine's `environment` at start-up (a reload keeps it).
+    environment: Environment,
     generation: AtomicU64,
     /// One reload at a time; requests never wait for it.
     reloading: tokio::sync::Mutex<()>,
@@ -301,16 +352,18 @@ impl PluginRegistry {
         runtime: PluginRuntimeConfig,
         plugins: &BTreeMap<String, PluginConfig>,
         pricing: &PricingConfig,
+        environment: Environment,
         source: ReloadSource,
         now_ms: Box<dyn Fn() -> i64 + Send + Sync>,
     ) -> Result<Self, LoadError> {
-        let mut set = PluginSet::load(&runtime, plugins, pricing).await?;
+        let mut set = PluginSet::load(&runtime, plugins, pricing, environment).await?;
         set.generation = 1;
         set.loaded_at = now_ms();
         Ok(Self {
             current: RwLock::new(Arc::new(set)),
             runtime,
             source,
+            environment,
             generation: AtomicU64::new(1),
             reloading: tokio::sync::Mutex::new(()),
             now_ms,
@@ -339,7 +392,7 @@ impl PluginRegistry {
             }
             ReloadSource::Fixed { plugins, pricing } => (plugins.clone(), pricing.clone()),
         };
-        let mut set = PluginSet::load(&self.runtime, &plugins, &pricing).await?;
+        let mut set = PluginSet::load(&self.runtime, &plugins, &pricing, self.environment).await?;
         set.generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         set.loaded_at = (self.now_ms)();
         let set = Arc::new(set);

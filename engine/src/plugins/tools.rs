@@ -54,8 +54,11 @@ pub fn check(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
         }
         Ok(World::PaymentGateway) => {
             println!("world:    payment-gateway");
-            println!("verdict:  refused: payment-gateway plugins are not run by this engine version yet");
-            Ok(ExitCode::FAILURE)
+            println!(
+                "verdict:  ok: loadable as a payment gateway (settings and secrets are checked at start-up; it \
+                 reaches only its allowed_hosts)"
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Err(kind) => {
             println!("verdict:  refused: {kind}");
@@ -106,16 +109,21 @@ pub async fn run(config: &Config, options: RunOptions<'_>) -> anyhow::Result<Exi
         plugin_config.limits.timeout_ms = timeout_ms;
     }
     let plugins = BTreeMap::from([(name.clone(), plugin_config)]);
-    let set = match PluginSet::load(&config.plugin_runtime, &plugins, &PricingConfig::default()).await {
-        Ok(set) => set,
-        Err(error) => {
-            eprintln!("{error}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
+    let set =
+        match PluginSet::load(&config.plugin_runtime, &plugins, &PricingConfig::default(), config.environment).await {
+            Ok(set) => set,
+            Err(error) => {
+                eprintln!("{error}");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
     let plugin = set.plugins.get(&name).context("plugin missing from its own set")?;
+    let Some(rule) = plugin.rule() else {
+        eprintln!("plugin `{name}` is a payment gateway: `plugin run` prices a cart with a pricing rule");
+        return Ok(ExitCode::FAILURE);
+    };
     let mut priced = PricedCart::new(&cart)?;
-    let (output, report) = plugin.rule.price_with_report(&priced.view()).await;
+    let (output, report) = rule.price_with_report(&priced.view()).await;
     let mut answer = serde_json::json!({
         "plugin": name,
         "time_us": report.elapsed.as_micros() as u64,
