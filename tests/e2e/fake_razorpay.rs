@@ -1,4 +1,4 @@
-//! The offline Razorpay fake (helpers/fake_razorpay.rs) against the API facts it imitates, over
+//! The offline Razorpay fake (helpers/fake_razorpay/) against the API facts it imitates, over
 //! real HTTP, so the gateway tests that lean on it can trust what it answers.
 
 use std::time::Duration;
