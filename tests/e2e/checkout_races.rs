@@ -34,6 +34,23 @@ fn tally(answers: &[TestResponse]) -> std::collections::BTreeMap<u16, usize> {
     by_status
 }
 
+/// Checks out every `(cart, token)` at once as a guest with `manual`, alternating between `app`
+/// and `peer` (another instance on the same database) when there is one.
+async fn check_out_at_once(app: &TestApp, peer: Option<&Peer>, carts: &[(String, String)]) -> Vec<TestResponse> {
+    futures_join_all(carts.iter().enumerate().map(|(i, (cart, token))| {
+        let base = match peer {
+            Some(peer) if i % 2 == 1 => peer.base.clone(),
+            _ => app.base.clone(),
+        };
+        let client = app.client.clone();
+        async move {
+            let body = json!({"cart_id": cart, "payment_provider": "manual"});
+            checkout(&base, &client, Some(&new_key()), None, Some(token), body).await
+        }
+    }))
+    .await
+}
+
 /// Guards the headline: 200 concurrent checkouts of one unit each, from distinct carts, against
 /// stock 25 give exactly 25 orders and 175 × 409 `insufficient_stock`, stock 0, no 5xx. On
 /// PostgreSQL the requests are split over two engine instances sharing the database.
@@ -51,18 +68,7 @@ async fn two_hundred_checkouts_against_twenty_five_units_sell_exactly_twenty_fiv
     for _ in 0..200 {
         carts.push(ready_guest_cart(&app, &[(&lamp, 1)]).await);
     }
-    let answers = futures_join_all(carts.iter().enumerate().map(|(i, (cart, token))| {
-        let base = match &peer {
-            Some(peer) if i % 2 == 1 => peer.base.clone(),
-            _ => app.base.clone(),
-        };
-        let client = app.client.clone();
-        async move {
-            let body = json!({"cart_id": cart, "payment_provider": "manual"});
-            checkout(&base, &client, Some(&new_key()), None, Some(token), body).await
-        }
-    }))
-    .await;
+    let answers = check_out_at_once(&app, peer.as_ref(), &carts).await;
     let by_status = tally(&answers);
     assert_eq!(by_status.get(&201), Some(&25), "{by_status:?}");
     assert_eq!(by_status.get(&409), Some(&175), "{by_status:?}");
@@ -217,18 +223,7 @@ async fn concurrent_checkouts_of_one_shopper_never_pass_the_unpaid_cap() {
         assert_eq!(patched.status, 200, "{}", patched.text);
         carts.push((cart, token));
     }
-    let answers = futures_join_all(carts.iter().enumerate().map(|(i, (cart, token))| {
-        let base = match &peer {
-            Some(peer) if i % 2 == 1 => peer.base.clone(),
-            _ => app.base.clone(),
-        };
-        let client = app.client.clone();
-        async move {
-            let body = json!({"cart_id": cart, "payment_provider": "manual"});
-            checkout(&base, &client, Some(&new_key()), None, Some(token), body).await
-        }
-    }))
-    .await;
+    let answers = check_out_at_once(&app, peer.as_ref(), &carts).await;
     let by_status = tally(&answers);
     assert_eq!((by_status.get(&201), by_status.get(&409)), (Some(&3), Some(&5)), "{by_status:?}");
     for refused in answers.iter().filter(|a| a.status == 409) {

@@ -193,9 +193,10 @@ async fn load_host(config: &Config, allocator: Allocator) -> anyhow::Result<(Hos
         PluginRuntimeConfig { pooling: matches!(allocator, Allocator::Pooling), ..config.plugin_runtime.clone() };
     let source = ReloadSource::Fixed { plugins: config.plugins.clone(), pricing: config.pricing.clone() };
     let started = Instant::now();
-    let registry = PluginRegistry::load(runtime, &config.plugins, &config.pricing, config.environment, source, Box::new(|| 0))
-        .await
-        .context("are the plugins built? `cargo run -q -p xtask -- plugins` builds them")?;
+    let registry =
+        PluginRegistry::load(runtime, &config.plugins, &config.pricing, config.environment, source, Box::new(|| 0))
+            .await
+            .context("are the plugins built? `cargo run -q -p xtask -- plugins` builds them")?;
     let service = Arc::new(PricingService::new(Arc::new(registry), commerce_engine::metrics::Metrics::new()));
     Ok((Host { allocator, service }, started.elapsed()))
 }
