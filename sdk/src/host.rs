@@ -4,6 +4,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::gateway::{HmacAlgorithm, HttpError, Request, Response};
+
 /// Severity of a log record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
@@ -25,6 +27,29 @@ pub trait Host {
     fn log(&self, level: Level, message: &str, fields: &[(&str, &str)]);
     /// The plugin's settings as JSON, as the operator configured them.
     fn settings(&self) -> String;
+}
+
+/// What the host offers a payment gateway on top of [`Host`]: HTTP and HMACs, both by secret
+/// name. The engine holds the keys and does the work, so a compromised or buggy plugin can use a
+/// key but never read or leak it. In a component these are the `outbound-http` and `secrets`
+/// imports; natively, [`testing::gateway`](crate::testing::gateway)'s double.
+pub trait GatewayHost: Host {
+    /// Sends `request` (HTTPS to the plugin's allowed hosts, the operator's timeouts and size
+    /// cap). Any status is a response; an [`HttpError`](crate::gateway::HttpError) means no
+    /// response at all.
+    fn http_send(&self, request: &Request) -> Result<Response, HttpError>;
+    /// The HMAC of `message` keyed with secret `secret_name`; an error names an unknown secret.
+    fn hmac_sign(&self, algorithm: HmacAlgorithm, secret_name: &str, message: &[u8]) -> Result<Vec<u8>, String>;
+    /// Whether `signature` is the HMAC of `message` under secret `secret_name`, compared in
+    /// constant time by the host (comparing a [`hmac_sign`](Self::hmac_sign) result in the
+    /// plugin would leak timing).
+    fn hmac_verify(
+        &self,
+        algorithm: HmacAlgorithm,
+        secret_name: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, String>;
 }
 
 thread_local! {
@@ -86,5 +111,32 @@ impl Host for WasmHost {
 
     fn settings(&self) -> String {
         crate::bindings::commerce::plugin::host::settings()
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl GatewayHost for WasmHost {
+    fn http_send(&self, request: &Request) -> Result<Response, HttpError> {
+        use commerce_sdk_gateway_bindings::commerce::plugin::outbound_http;
+        outbound_http::send(&request.clone().into()).map(Response::from).map_err(HttpError::from)
+    }
+
+    fn hmac_sign(&self, algorithm: HmacAlgorithm, secret_name: &str, message: &[u8]) -> Result<Vec<u8>, String> {
+        commerce_sdk_gateway_bindings::commerce::plugin::secrets::hmac_sign(algorithm.into(), secret_name, message)
+    }
+
+    fn hmac_verify(
+        &self,
+        algorithm: HmacAlgorithm,
+        secret_name: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, String> {
+        commerce_sdk_gateway_bindings::commerce::plugin::secrets::hmac_verify(
+            algorithm.into(),
+            secret_name,
+            message,
+            signature,
+        )
     }
 }

@@ -6,6 +6,11 @@
 //! ordinary Rust type that [`testing`] runs through the same pipeline maths as the engine
 //! ([`commerce_pipeline`], re-exported here), so native tests give the engine's priced cart.
 //!
+//! A payment gateway is a type implementing [`PaymentGateway`], registered with
+//! [`export_payment_gateway!`]: a component of the world `payment-gateway`, reaching HTTP and its
+//! keys only through a [`GatewayHost`] that names secrets, never holds them; natively,
+//! [`testing::gateway`] runs it against in-memory secrets and a scripted HTTP fake.
+//!
 //! ```
 //! use commerce_sdk::{Adjustment, CartView, PricingRule, RuleOutput, percent_of};
 //!
@@ -35,6 +40,7 @@
 #![deny(missing_docs)]
 
 mod convert;
+pub mod gateway;
 mod host;
 mod rule;
 pub mod testing;
@@ -45,7 +51,8 @@ pub use commerce_pipeline::{
     PipelineError, PricedCart, PricedLine, Redemption, RuleOutput, ShippingAddress, Store, Target, TaxComponent,
     allocate, format_basis_points, gst_breakdown, gst_split, percent_of,
 };
-pub use host::{Host, Level, log};
+pub use gateway::PaymentGateway;
+pub use host::{GatewayHost, Host, Level, log};
 pub use rule::{NoSettings, PricingRule, parse_settings};
 
 /// The wit-bindgen output for the `pricing-rule` world. Not part of the API: plugin authors use
@@ -64,12 +71,29 @@ pub mod bindings {
     });
 }
 
+/// The wit-bindgen output for the `payment-gateway` world (a crate of its own, see its
+/// `Cargo.toml`). Not part of the API: gateway authors use the types of [`gateway`].
+#[doc(hidden)]
+pub use commerce_sdk_gateway_bindings as gateway_bindings;
+
 /// Support for [`export_pricing_rule!`]; not part of the API.
 #[doc(hidden)]
 pub mod __private {
     #[cfg(target_arch = "wasm32")]
     pub use crate::host::WasmHost;
     pub use crate::rule::{price_export, validate_settings_export};
+
+    /// What [`export_payment_gateway!`](crate::export_payment_gateway) names, in one place.
+    pub mod gateway {
+        pub use crate::gateway::exports::*;
+        pub use crate::gateway::validate_settings_export;
+        pub use commerce_sdk_gateway_bindings::__export_payment_gateway_world as export_world;
+        pub use commerce_sdk_gateway_bindings::exports::commerce::plugin::gateway::{
+            CaptureRequest, ClientResult, GatewayError, Guest, Order, PaymentStatus, RefundRequest, RefundStatus,
+            Session, Webhook, WebhookOutcome,
+        };
+        pub use commerce_sdk_gateway_bindings::exports::commerce::plugin::lifecycle::Guest as Lifecycle;
+    }
 }
 
 /// Registers a [`PricingRule`] as the plugin's exports.
@@ -114,10 +138,66 @@ macro_rules! export_pricing_rule {
     };
 }
 
-/// The `payment-gateway` world has no SDK support yet; generating its bindings in a test keeps the
-/// WIT honest (it parses, resolves and maps to Rust) until the payments work uses it.
-#[cfg(test)]
-#[allow(missing_docs, unsafe_code, dead_code, clippy::all)]
-mod payment_gateway_bindings {
-    wit_bindgen::generate!({ world: "payment-gateway", path: "wit" });
+/// Registers a [`PaymentGateway`] as the plugin's exports.
+///
+/// On `wasm32` this emits the component exports of the `payment-gateway` world (`lifecycle` and
+/// `gateway`), wired to the gateway and to the host's imports. Elsewhere it only checks that the
+/// type implements [`PaymentGateway`], for the reasons given at [`export_pricing_rule!`]: test a
+/// gateway natively with [`testing::gateway`]. Use it once per plugin crate.
+#[macro_export]
+macro_rules! export_payment_gateway {
+    ($gateway:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            use ::std::rc::Rc;
+            use ::std::result::Result;
+            use ::std::string::String;
+            use $crate::__private::gateway as glue;
+
+            struct CommercePluginExports;
+
+            impl glue::Lifecycle for CommercePluginExports {
+                fn validate_settings(settings: String) -> Result<(), String> {
+                    glue::validate_settings_export::<$gateway>(&settings)
+                }
+            }
+
+            impl glue::Guest for CommercePluginExports {
+                fn create_session(order: glue::Order) -> Result<glue::Session, glue::GatewayError> {
+                    glue::create_session::<$gateway>(Rc::new($crate::__private::WasmHost), order)
+                }
+
+                fn verify(outcome: glue::ClientResult) -> Result<glue::PaymentStatus, glue::GatewayError> {
+                    glue::verify::<$gateway>(Rc::new($crate::__private::WasmHost), outcome)
+                }
+
+                fn handle_webhook(webhook: glue::Webhook) -> Result<glue::WebhookOutcome, glue::GatewayError> {
+                    glue::handle_webhook::<$gateway>(Rc::new($crate::__private::WasmHost), webhook)
+                }
+
+                fn fetch_status(
+                    order_id: String,
+                    gateway_order_id: String,
+                ) -> Result<glue::PaymentStatus, glue::GatewayError> {
+                    glue::fetch_status::<$gateway>(Rc::new($crate::__private::WasmHost), order_id, gateway_order_id)
+                }
+
+                fn capture(request: glue::CaptureRequest) -> Result<glue::PaymentStatus, glue::GatewayError> {
+                    glue::capture::<$gateway>(Rc::new($crate::__private::WasmHost), request)
+                }
+
+                fn refund(request: glue::RefundRequest) -> Result<glue::RefundStatus, glue::GatewayError> {
+                    glue::refund::<$gateway>(Rc::new($crate::__private::WasmHost), request)
+                }
+            }
+
+    glue::export_world!(CommercePluginExports with_types_in $crate::gateway_bindings);
+        };
+
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            const fn assert_payment_gateway<G: $crate::PaymentGateway>() {}
+            assert_payment_gateway::<$gateway>();
+        };
+    };
 }

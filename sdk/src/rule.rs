@@ -42,8 +42,16 @@ pub struct NoSettings {}
 
 /// Parses settings JSON into `R::Settings` and validates them, exactly as the engine does at load.
 pub fn parse_settings<R: PricingRule>(json: &str) -> Result<R::Settings, String> {
-    let settings: R::Settings = serde_json::from_str(json).map_err(|e| format!("invalid settings: {e}"))?;
-    R::validate_settings(&settings)?;
+    parse_validated(json, R::validate_settings)
+}
+
+/// Settings parsing shared by rules and gateways, so both report a bad table in the same words.
+pub(crate) fn parse_validated<S: DeserializeOwned>(
+    json: &str,
+    validate: impl FnOnce(&S) -> Result<(), String>,
+) -> Result<S, String> {
+    let settings: S = serde_json::from_str(json).map_err(|e| format!("invalid settings: {e}"))?;
+    validate(&settings)?;
     Ok(settings)
 }
 

@@ -20,6 +20,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod gateway;
+#[cfg(not(target_arch = "wasm32"))]
+mod scripted_http;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 

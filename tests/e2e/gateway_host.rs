@@ -2,7 +2,8 @@
 //! listed, reaches the network only through `outbound-http` (allow-listed hosts, plain http to
 //! loopback only in development, timeouts), authenticates and verifies only through `secrets`,
 //! and every call stays bounded by `limits.timeout_ms`. The gateway is the `gateway_probe`
-//! fixture; the network is the suite's fake Razorpay.
+//! fixture, written with the SDK (`PaymentGateway`, `export_payment_gateway!`), so these tests
+//! also show that an SDK-built gateway loads and runs; the network is the suite's fake Razorpay.
 
 use std::{sync::Arc, time::Duration};
 
@@ -154,7 +155,7 @@ async fn a_hung_gateway_api_is_cut_at_the_request_timeout_and_the_call_deadline(
     fake.fault_always("POST /v1/orders", Fault::Hang(Duration::from_secs(5)));
     let started = std::time::Instant::now();
     let why = unavailable(loaded(&app).gateway().expect("gateway").create_session(&order("3", 500)).await);
-    assert_eq!(why, "timeout");
+    assert_eq!(why, "timed out");
     assert!(started.elapsed() < Duration::from_secs(3), "cut at http.timeout: {:?}", started.elapsed());
 
     let long_wait = spawn_app_with(|config| {
