@@ -11,7 +11,10 @@ use commerce_engine::{
     config::Config,
     plugins::{
         LoadedPlugin, PluginErrorKind,
-        payment_gateway::{ClientResult, GatewayCallError, GatewayError, Order, Webhook, WebhookOutcome},
+        payment_gateway::{
+            CaptureRequest, ClientResult, GatewayCallError, GatewayError, Order, PaymentState, RefundRequest, Webhook,
+            WebhookOutcome,
+        },
     },
 };
 use secrecy::SecretString;
@@ -196,4 +199,78 @@ async fn a_gateway_in_the_pricing_chain_is_refused_at_load() {
         error.to_string().contains("`razorpay` is a payment-gateway plugin, so it cannot be in [pricing] chain"),
         "{error}"
     );
+}
+
+/// Guards the bundled `razorpay` plugin in the engine against the fake Razorpay, manual capture:
+/// a session creates the gateway order, a checkout result verifies against the stored gateway
+/// order id and the payment as the fake reports it, capture happens once (a second capture is the
+/// gateway's "already captured", answered as captured), the captured webhook verifies, and a
+/// refund passes the engine's idempotency key so a retry refunds once.
+#[tokio::test]
+async fn the_razorpay_plugin_pays_captures_and_refunds_through_the_host() {
+    let fake = FakeRazorpay::start(FakeConfig { auto_capture: false, ..FakeConfig::default() }).await;
+    let base = fake.base_url();
+    let app = spawn_app_with(|config| {
+        gateway(config, &fake, &base);
+        let razorpay = config.plugins.get_mut("razorpay").expect("configured");
+        razorpay.module = crate::helpers::plugins::wasm("razorpay");
+        razorpay.settings.insert("capture".to_owned(), json!("manual"));
+    })
+    .await;
+    let plugin = loaded(&app);
+    let gateway = plugin.gateway().expect("a gateway");
+
+    let session = gateway.create_session(&order("1002", 50_000)).await.expect("a session");
+    let paid = fake.pay(&session.gateway_order_id, PayMethod::Upi);
+    let result = ClientResult {
+        order_id: "ord_1002".to_owned(),
+        gateway_order_id: session.gateway_order_id.clone(),
+        amount: 50_000,
+        currency: "INR".to_owned(),
+        payload: json!(paid).to_string(),
+    };
+    let status = gateway.verify(&result).await.expect("verified");
+    assert_eq!((status.state, status.amount), (PaymentState::Authorized, 50_000), "{status:?}");
+    let wrong_amount = ClientResult { amount: 40_000, ..result };
+    assert!(
+        matches!(
+            gateway.verify(&wrong_amount).await,
+            Err(GatewayCallError::Gateway(GatewayError::VerificationFailed(_)))
+        ),
+        "an amount the order does not have never verifies"
+    );
+
+    let payment_id = paid.razorpay_payment_id.clone();
+    let capture = CaptureRequest {
+        order_id: "ord_1002".to_owned(),
+        gateway_payment_id: payment_id.clone(),
+        amount: 50_000,
+        currency: "INR".to_owned(),
+    };
+    assert_eq!(gateway.capture(&capture).await.expect("captured").state, PaymentState::Captured);
+    assert_eq!(gateway.capture(&capture).await.expect("already captured").state, PaymentState::Captured);
+    assert_eq!(fake.payment(&payment_id).expect("payment")["status"], "captured");
+
+    let captured = fake.webhook("payment.captured", &payment_id);
+    let headers = captured.headers().iter().map(|(n, v)| ((*n).to_owned(), v.clone())).collect();
+    match gateway.handle_webhook(&Webhook { headers, body: captured.body.clone() }).await.expect("verified") {
+        WebhookOutcome::Event(event) => {
+            assert_eq!(event.gateway_order_id.as_deref(), Some(session.gateway_order_id.as_str()));
+            assert_eq!(event.payment.map(|p| p.state), Some(PaymentState::Captured));
+        }
+        WebhookOutcome::Ignored(why) => panic!("ignored: {why}"),
+    }
+
+    let refund = RefundRequest {
+        order_id: "ord_1002".to_owned(),
+        gateway_payment_id: payment_id.clone(),
+        amount: 20_000,
+        currency: "INR".to_owned(),
+        reason: Some("one item back".to_owned()),
+        idempotency_key: "rf_ord_1002_0001".to_owned(),
+    };
+    let first = gateway.refund(&refund).await.expect("refunded");
+    let again = gateway.refund(&refund).await.expect("the same refund");
+    assert_eq!((first.gateway_refund_id.clone(), first.amount), (again.gateway_refund_id, 20_000));
+    assert_eq!(fake.payment(&payment_id).expect("payment")["amount_refunded"], 20_000, "refunded once");
 }
