@@ -274,3 +274,20 @@ async fn the_razorpay_plugin_pays_captures_and_refunds_through_the_host() {
     assert_eq!((first.gateway_refund_id.clone(), first.amount), (again.gateway_refund_id, 20_000));
     assert_eq!(fake.payment(&payment_id).expect("payment")["amount_refunded"], 20_000, "refunded once");
 }
+
+/// Guards the gateway's default call budget: left at the pricing default (100 ms), a gateway
+/// gets 15 s, as its calls wait on the network; a value the operator chose is kept.
+#[tokio::test]
+async fn a_gateway_left_at_the_pricing_timeout_gets_a_network_budget() {
+    let fake = FakeRazorpay::start(FakeConfig::default()).await;
+    let base = fake.base_url();
+    let defaults = spawn_app_with(|config| {
+        gateway(config, &fake, &base);
+        let probe = config.plugins.get_mut("razorpay").expect("configured");
+        probe.limits = commerce_engine::config::PluginLimits::default();
+    })
+    .await;
+    assert_eq!(loaded(&defaults).limits.timeout_ms, 15_000);
+    let chosen = spawn_app_with(|config| gateway(config, &fake, &base)).await;
+    assert_eq!(loaded(&chosen).limits.timeout_ms, 5_000, "the operator's value");
+}

@@ -248,18 +248,22 @@ fn prepare(
     let info = ComponentInfo::of(engine, &component);
     let world = info.check().map_err(fail)?;
     let settings: Arc<str> = serde_json::Value::Object(config.settings.clone()).to_string().into();
+    let limits = effective_limits(world, config.limits);
     let runnable = match world {
         World::PricingRule => {
-            Runnable::Rule(PricingRulePlugin::new(engine, &component, name, settings, config.limits, fuel_metered)?)
+            Runnable::Rule(PricingRulePlugin::new(engine, &component, name, settings, limits, fuel_metered)?)
         }
-        World::PaymentGateway => Runnable::Gateway(Box::new(GatewayPlugin::new(
-            engine,
-            &component,
-            name,
-            config,
-            environment,
-            fuel_metered,
-        )?)),
+        World::PaymentGateway => {
+            let config = PluginConfig { limits, ..config.clone() };
+            Runnable::Gateway(Box::new(GatewayPlugin::new(
+                engine,
+                &component,
+                name,
+                &config,
+                environment,
+                fuel_metered,
+            )?))
+        }
     };
     Ok(LoadedPlugin {
         name: name.to_owned(),
@@ -268,13 +272,27 @@ fn prepare(
         module: config.module.clone(),
         sha256,
         size_bytes: wasm.len() as u64,
-        limits: config.limits,
+        limits,
         on_error: config.on_error,
         compiled,
         imports: info.imports,
         stats: CallStats::default(),
         runnable,
     })
+}
+
+/// A gateway's call waits on the network, so one left at the pricing default of
+/// `limits.timeout_ms` (100 ms, a rule's budget) gets [`GATEWAY_TIMEOUT_MS`] instead; any other
+/// value is the operator's and is kept.
+pub const GATEWAY_TIMEOUT_MS: u64 = 15_000;
+
+fn effective_limits(world: World, limits: PluginLimits) -> PluginLimits {
+    match world {
+        World::PaymentGateway if limits.timeout_ms == PluginLimits::default().timeout_ms => {
+            PluginLimits { timeout_ms: GATEWAY_TIMEOUT_MS, ..limits }
+        }
+        _ => limits,
+    }
 }
 
 /// Compiles `wasm` through the cache, telling "not a component" apart from other failures.
