@@ -312,8 +312,9 @@ pub fn compile(
     })
 }
 
-/// The digest of what a set runs: each plugin's module digest (as loaded), settings, limits and
-/// error policy, and the chain. Paths and load times are left out so that instances compare.
+/// The digest of what a set runs: each plugin's module digest (as loaded), settings, limits,
+/// error policy, allowed hosts and HTTP bounds, and the chain. Paths and load times are left out
+/// so that instances compare.
 fn set_version(
     loaded: &BTreeMap<String, Arc<LoadedPlugin>>,
     plugins: &BTreeMap<String, PluginConfig>,
@@ -325,6 +326,7 @@ fn set_version(
         let described = serde_json::json!({
             "name": name, "module": module_digest, "settings": plugin.settings,
             "limits": plugin.limits, "on_error": plugin.on_error, "allowed_hosts": plugin.allowed_hosts,
+            "http": plugin.http,
         });
         hasher.update(described.to_string().as_bytes());
         hasher.update([0]);
