@@ -46,11 +46,11 @@ use crate::{
     metrics::Metrics,
     ops::OpsApi,
     orders::{
-        OrderExpiryJob, OrderService,
+        OrderExpiryJob, OrderService, PaymentsJob,
         api::{admin::AdminOrdersApi, checkout::CheckoutApi, storefront::OrdersApi},
         service::{OrderDeps, OrderHistory},
     },
-    payments::PaymentProviders,
+    payments::{PaymentGateways, api::WebhooksApi},
     plugins::{PluginRegistry, ReloadSource, api::AdminPluginsApi},
     pricing::{PricingService, api::AdminPricingApi, cart_builder::CartBuilder, history::HistoryChanges},
 };
@@ -119,6 +119,8 @@ impl AppState {
             config.store.currency.to_string(),
             changes.clone(),
         ));
+        let gateways = PaymentGateways::new(&config.payments, plugins.clone());
+        gateways.check_loaded().map_err(|problems| anyhow::anyhow!("invalid configuration:\n  - {problems}"))?;
         let history = Arc::new(OrderHistory::new(db.clone()));
         let history_changes = HistoryChanges::default();
         let cart_builder = Arc::new(CartBuilder::new(products.clone(), &config.store, clock.clone()));
@@ -140,7 +142,7 @@ impl AppState {
             products: products.clone(),
             builder: cart_builder.clone(),
             pricing: pricing.clone(),
-            providers: PaymentProviders::from_config(&config.payments),
+            gateways: gateways.clone(),
             history_changes,
             config: config.orders.clone(),
             store_config: config.store.clone(),
@@ -162,6 +164,7 @@ impl AppState {
         jobs.register(Arc::new(CleanupJob { accounts: accounts.clone() }));
         jobs.register(Arc::new(CartCleanupJob { carts: carts.clone() }));
         jobs.register(Arc::new(OrderExpiryJob { orders: orders.clone(), interval: config.jobs.poll_interval }));
+        jobs.register(Arc::new(PaymentsJob { orders: orders.clone(), interval: config.jobs.poll_interval }));
         jobs.register(Arc::new(PasswordResetJob { accounts: accounts.clone(), interval: config.jobs.poll_interval }));
         Ok(Self {
             config: Arc::new(config),
@@ -197,6 +200,7 @@ type Apis = (
     AdminPricingApi,
     AdminOrdersApi,
     AdminPluginsApi,
+    WebhooksApi,
     OpsApi,
 );
 
@@ -220,6 +224,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
         },
         AdminOrdersApi { accounts: state.accounts.clone(), orders: state.orders.clone() },
         AdminPluginsApi { accounts: state.accounts.clone(), plugins: state.plugins.clone() },
+        WebhooksApi { orders: state.orders.clone() },
         OpsApi {
             db: state.db.clone(),
             metrics: state.metrics.clone(),

@@ -89,8 +89,8 @@ pub mod __private {
         pub use crate::gateway::validate_settings_export;
         pub use commerce_sdk_gateway_bindings::__export_payment_gateway_world as export_world;
         pub use commerce_sdk_gateway_bindings::exports::commerce::plugin::gateway::{
-            CaptureRequest, ClientResult, GatewayError, Guest, Order, PaymentStatus, RefundRequest, RefundStatus,
-            Session, Webhook, WebhookOutcome,
+            CaptureRequest, ClientResult, GatewayCapabilities, GatewayError, Guest, Order, PaymentStatus,
+            RefundRequest, RefundStatus, Session, Webhook, WebhookOutcome,
         };
         pub use commerce_sdk_gateway_bindings::exports::commerce::plugin::lifecycle::Guest as Lifecycle;
     }
@@ -163,6 +163,10 @@ macro_rules! export_payment_gateway {
             }
 
             impl glue::Guest for CommercePluginExports {
+                fn capabilities() -> glue::GatewayCapabilities {
+                    glue::capabilities::<$gateway>(Rc::new($crate::__private::WasmHost))
+                }
+
                 fn create_session(order: glue::Order) -> Result<glue::Session, glue::GatewayError> {
                     glue::create_session::<$gateway>(Rc::new($crate::__private::WasmHost), order)
                 }

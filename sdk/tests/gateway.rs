@@ -2,8 +2,9 @@
 //! `testing::gateway`: the scripted HTTP fake, in-memory secrets with real HMACs, captured logs.
 
 use commerce_sdk::gateway::{
-    Auth, CaptureRequest, ClientResult, GatewayError, HmacAlgorithm, HttpError, Order, PaymentEvent, PaymentState,
-    PaymentStatus, RefundRequest, RefundStatus, Request, Response, Session, Webhook, WebhookOutcome, from_hex, to_hex,
+    Auth, Capabilities, CaptureRequest, ClientResult, GatewayError, HmacAlgorithm, HttpError, Order, PaymentEvent,
+    PaymentState, PaymentStatus, RefundRequest, RefundStatus, Request, Response, Session, Webhook, WebhookOutcome,
+    from_hex, to_hex,
 };
 use commerce_sdk::testing::TestError;
 use commerce_sdk::testing::gateway::{Exchange, TestGateway, order, webhook};
@@ -430,6 +431,74 @@ fn settings_are_validated_as_at_load() {
     );
     let err = TestGateway::<Razorpay>::new(r#"{"api_base": "https://x", "key_id": "k", "typo": 1}"#).err().unwrap();
     assert!(err.to_string().contains("unknown field `typo`"), "{err}");
+}
+
+// Capabilities
+
+#[test]
+fn a_gateway_that_does_not_declare_capabilities_is_an_online_one() {
+    let gateway = gateway();
+
+    let capabilities = gateway.capabilities();
+
+    assert_eq!(capabilities, Capabilities { staff_confirms_payment: false, unpaid_orders_expire: true });
+    assert_eq!(capabilities, Capabilities::ONLINE);
+    assert!(gateway.sent().is_empty());
+}
+
+/// Cash on delivery: staff confirm; whether unpaid orders expire is the operator's choice.
+struct CashOnDelivery;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodSettings {
+    #[serde(default)]
+    expire_unpaid: bool,
+}
+
+fn by_staff<T>() -> Result<T, GatewayError> {
+    Err(GatewayError::Rejected("confirmed by staff".to_owned()))
+}
+
+impl PaymentGateway for CashOnDelivery {
+    type Settings = CodSettings;
+
+    fn capabilities(settings: &CodSettings) -> Capabilities {
+        Capabilities { staff_confirms_payment: true, unpaid_orders_expire: settings.expire_unpaid }
+    }
+
+    fn create_session(_: &CodSettings, _: &dyn GatewayHost, order: &Order) -> Result<Session, GatewayError> {
+        Ok(Session { gateway_order_id: format!("cod_{}", order.order_id), client_payload: "{}".to_owned() })
+    }
+
+    fn verify(_: &CodSettings, _: &dyn GatewayHost, _: &ClientResult) -> Result<PaymentStatus, GatewayError> {
+        by_staff()
+    }
+
+    fn handle_webhook(_: &CodSettings, _: &dyn GatewayHost, _: &Webhook) -> Result<WebhookOutcome, GatewayError> {
+        Ok(WebhookOutcome::Ignored("no webhooks".to_owned()))
+    }
+
+    fn fetch_status(_: &CodSettings, _: &dyn GatewayHost, _: &str, _: &str) -> Result<PaymentStatus, GatewayError> {
+        by_staff()
+    }
+
+    fn capture(_: &CodSettings, _: &dyn GatewayHost, _: &CaptureRequest) -> Result<PaymentStatus, GatewayError> {
+        by_staff()
+    }
+
+    fn refund(_: &CodSettings, _: &dyn GatewayHost, _: &RefundRequest) -> Result<RefundStatus, GatewayError> {
+        by_staff()
+    }
+}
+
+#[test]
+fn a_gateway_declares_its_capabilities_from_its_settings() {
+    let by_default = TestGateway::<CashOnDelivery>::new("{}").unwrap();
+    let expiring = TestGateway::<CashOnDelivery>::new(r#"{"expire_unpaid": true}"#).unwrap();
+
+    assert_eq!(by_default.capabilities(), Capabilities { staff_confirms_payment: true, unpaid_orders_expire: false });
+    assert_eq!(expiring.capabilities(), Capabilities { staff_confirms_payment: true, unpaid_orders_expire: true });
 }
 
 // The fake itself: a wrong or missing request must fail the test, saying why.

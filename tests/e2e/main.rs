@@ -30,6 +30,7 @@ mod openapi_truth;
 mod ops;
 mod orders;
 mod passwords;
+mod payments;
 mod plugin_admin;
 mod plugin_cache;
 mod plugin_cli;

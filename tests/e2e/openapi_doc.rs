@@ -80,7 +80,9 @@ async fn operations_list_their_own_statuses_and_body_operations_list_415() {
     for (path, method, operation) in operations(&doc) {
         let documented: BTreeSet<String> = operation["responses"].as_object().unwrap().keys().cloned().collect();
         assert!(!documented.contains("500") && !documented.contains("default"), "{method} {path}: {documented:?}");
-        if operation.get("requestBody").is_some() {
+        // A gateway's webhook is taken as raw bytes of any media type (signatures are over them).
+        let raw_body = operation["operationId"] == "receiveWebhook";
+        if operation.get("requestBody").is_some() && !raw_body {
             assert!(documented.contains("415"), "{method} {path} takes a body but documents no 415");
         }
         let id = operation["operationId"].as_str().unwrap_or_default();

@@ -11,7 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{plugins::demo_chain, *};
+use crate::helpers::{
+    fake_razorpay::{FakeConfig, FakeRazorpay, PayMethod},
+    plugins::demo_chain,
+    *,
+};
 
 /// Follows `$ref` (and a single-`allOf` wrapper's `$ref`) to the component schema.
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
@@ -154,7 +158,7 @@ fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
 }
 
 /// Calls every operation, first as its intended caller, then every GET as each of the others.
-async fn samples(walk: &mut Walk<'_>, staff: &str) {
+async fn samples(walk: &mut Walk<'_>, staff: &str, fake: &FakeRazorpay) {
     use Method as M;
     let (email, pw) = (unique_email("truth"), password());
     let session =
@@ -230,7 +234,7 @@ async fn samples(walk: &mut Walk<'_>, staff: &str) {
     let guest = walk.call(M::POST, "/api/v1/carts", None, None).await;
     let guest_token = [("X-Cart-Token", str_of(&guest, "cart_token")), ("Idempotency-Key", "truth-2")];
     let guest_cart = format!("/api/v1/carts/{}", str_of(&guest, "id"));
-    walk.call_with(M::POST, &format!("{guest_cart}/lines"), None, &guest_token[..1], Some(line)).await;
+    walk.call_with(M::POST, &format!("{guest_cart}/lines"), None, &guest_token[..1], Some(line.clone())).await;
     let guest_body = json!({"cart_id": str_of(&guest, "id"), "payment_provider": "manual", "email": "g@example.com",
         "shipping_address": {"first_name": "G", "last_name": "H", "line1": "2 Road", "city": "Mysuru",
         "region": "KA", "postal_code": "570001", "country": "IN"}});
@@ -243,6 +247,30 @@ async fn samples(walk: &mut Walk<'_>, staff: &str) {
     let admin_order_path = format!("/api/v1/admin/orders/{}", str_of(&order, "id"));
     let paid = json!({"to": "paid", "reason": "bank transfer seen"});
     walk.call(M::POST, &format!("{admin_order_path}/transitions"), Some(staff), Some(paid)).await;
+    let refund = json!({"amount": 100, "reason": "truth"});
+    let refund_key = [("Idempotency-Key", "truth-4")];
+    walk.call_with(M::POST, &format!("{admin_order_path}/refunds"), Some(staff), &refund_key, Some(refund)).await;
+
+    // Razorpay: a guest pays at the fake gateway, confirms, and the gateway's webhook arrives.
+    let rzp = walk.call(M::POST, "/api/v1/carts", None, None).await;
+    let rzp_headers = [("X-Cart-Token", str_of(&rzp, "cart_token")), ("Idempotency-Key", "truth-3")];
+    let rzp_cart = format!("/api/v1/carts/{}", str_of(&rzp, "id"));
+    walk.call_with(M::POST, &format!("{rzp_cart}/lines"), None, &rzp_headers[..1], Some(line)).await;
+    let rzp_body = json!({"cart_id": str_of(&rzp, "id"), "payment_provider": "razorpay", "email": "r@example.com",
+        "shipping_address": {"first_name": "R", "last_name": "P", "line1": "3 Road", "city": "Mysuru",
+        "region": "KA", "postal_code": "570001", "country": "IN"}});
+    let rzp_order = walk.call_with(M::POST, "/api/v1/checkout", None, &rzp_headers, Some(rzp_body)).await;
+    let paid = fake.pay(str_of(&rzp_order["payment_session"]["client_data"], "order_id"), PayMethod::Card);
+    let rzp_token = [("X-Order-Token", str_of(&rzp_order, "order_token"))];
+    let verify_path = format!("/api/v1/orders/{}/payment/verify", str_of(&rzp_order, "id"));
+    walk.call_with(M::POST, &verify_path, None, &rzp_token, Some(json!(paid))).await;
+    // Sent as JSON by the walk, so signed over the bytes it sends.
+    let event = fake.webhook("payment.captured", &paid.razorpay_payment_id);
+    let event_body: Value = serde_json::from_slice(&event.body).expect("json");
+    let signature = crate::payments::sign(&serde_json::to_vec(&event_body).expect("bytes"));
+    let webhook_headers =
+        [("X-Razorpay-Signature", signature.as_str()), ("X-Razorpay-Event-Id", event.event_id.as_str())];
+    walk.call_with(M::POST, "/api/v1/webhooks/razorpay", None, &webhook_headers, Some(event_body)).await;
 
     let reads = [
         "/api/v1/me".to_owned(),
@@ -267,6 +295,7 @@ async fn samples(walk: &mut Walk<'_>, staff: &str) {
         bare_path.clone(),
         "/api/v1/admin/plugins".to_owned(),
         "/api/v1/admin/orders?status=paid&limit=1".to_owned(),
+        "/api/v1/admin/orders?payment_review=true".to_owned(),
         admin_order_path.clone(),
         "/health".to_owned(),
         "/ready".to_owned(),
@@ -292,13 +321,18 @@ async fn samples(walk: &mut Walk<'_>, staff: &str) {
 
 #[tokio::test]
 async fn every_operation_answers_as_its_document_says() {
-    let app = spawn_app_with(demo_chain).await;
+    let fake = FakeRazorpay::start(FakeConfig::default()).await;
+    let app = spawn_app_with(|config| {
+        demo_chain(config);
+        crate::payments::razorpay(config, &fake, "automatic");
+    })
+    .await;
     commerce_engine::seed::demo(&app.state).await.expect("demo seed");
     let staff = app.staff().await;
     let doc = app.get("/openapi.json", None).await.body;
     let mut walk = Walk { app: &app, doc: &doc, seen: BTreeMap::new(), problems: Vec::new() };
 
-    samples(&mut walk, &staff.access).await;
+    samples(&mut walk, &staff.access, &fake).await;
 
     let mut all_ids = BTreeSet::new();
     for item in doc["paths"].as_object().expect("paths").values() {

@@ -89,7 +89,10 @@ async fn customer_order(app: &TestApp, access: &str, variant: &str, quantity: i6
 }
 
 fn expiring(config: &mut commerce_engine::config::Config) {
-    config.payments.manual.expire_unpaid = true;
+    config.plugins.insert(
+        "manual".to_owned(),
+        crate::helpers::plugins::plugin("manual", serde_json::json!({"expire_unpaid": true})),
+    );
     config.database.max_connections = 10;
 }
 
@@ -231,7 +234,7 @@ async fn a_cancelled_order_gives_its_coupon_use_back() {
     assert_eq!(again.body["coupon_codes"], json!(["ONCE"]), "the released use is taken again");
 }
 
-/// Guards expiry: with `payments.manual.expire_unpaid = true` an unpaid order gets an
+/// Guards expiry: with the manual plugin's `expire_unpaid = true` an unpaid order gets an
 /// `expires_at`, and once `orders.payment_timeout` has passed the `order_expiry` job cancels it
 /// as `system` and returns its stock, once.
 #[tokio::test]
@@ -323,7 +326,11 @@ async fn owner_cancels_racing_the_expiry_sweep_return_stock_once() {
     for answer in answers.iter().filter(|a| a.status != 200) {
         answer.assert_problem(409, "illegal_transition");
     }
-    assert_eq!(owner_wins + usize::try_from(swept).unwrap(), orders.len(), "each order moved by exactly one");
+    assert_eq!(
+        owner_wins + usize::try_from(swept).unwrap(),
+        orders.len(),
+        "each order moved by exactly one (owners {owner_wins}, sweep {swept})"
+    );
     for (order, _) in &orders {
         assert_eq!(cancellations(&app, &order_id(order)).await, 1);
     }

@@ -249,24 +249,13 @@ pub struct OrdersConfig {
     pub payment_timeout: Duration,
 }
 
-/// `[payments]`: the providers checkout accepts and their settings.
+/// `[payments]`: the providers checkout accepts.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentsConfig {
-    /// Provider names checkout accepts, e.g. `["manual"]`.
+    /// Provider names checkout accepts, e.g. `["manual", "razorpay"]`: each a `payment-gateway`
+    /// plugin configured as `[plugins.<name>]` (plugins/manual, plugins/razorpay).
     pub providers: Vec<String>,
-    pub manual: ManualPaymentConfig,
-}
-
-/// `[payments.manual]`: bank transfer or cash on delivery; staff mark such orders paid.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ManualPaymentConfig {
-    /// What the shopper is told to do (the session's instructions).
-    pub instructions: String,
-    /// Whether unpaid manual orders are cancelled after `orders.payment_timeout` like a
-    /// gateway's (default false: a bank transfer may take days; staff cancel by hand).
-    pub expire_unpaid: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -121,13 +121,19 @@ impl Config {
         check(self.store.order_url.contains("{id}"), "store.order_url", "must contain the placeholder {id}");
         check(self.orders.max_unpaid >= 1, "orders.max_unpaid", "must be at least 1");
         check(self.orders.payment_timeout.as_secs() >= 60, "orders.payment_timeout", "must be at least 1m");
-        check(!self.payments.providers.is_empty(), "payments.providers", "must name at least one provider");
         for (i, provider) in self.payments.providers.iter().enumerate() {
-            // Only the built-in provider exists until gateway plugins plug in behind the same seam.
+            // That the plugin is a payment gateway is checked once it has loaded.
             check(
-                provider == "manual",
+                self.plugins.contains_key(provider),
                 &format!("payments.providers[{i}]"),
-                "is not a known payment provider (built in: `manual`)",
+                &format!(
+                    "`{provider}` has no [plugins.{provider}] table (a payment-gateway plugin, e.g. plugins/manual)"
+                ),
+            );
+            check(
+                !self.payments.providers[..i].contains(provider),
+                &format!("payments.providers[{i}]"),
+                &format!("`{provider}` is listed twice"),
             );
         }
         let country = &self.store.origin_country;

@@ -43,6 +43,7 @@ pub const TAG_ORDER: &[&str] = &[
     "Admin · Orders",
     "Admin · Pricing",
     "Admin · Plugins",
+    "Webhooks",
     "Operations",
 ];
 
@@ -67,6 +68,7 @@ pub const GUEST_TOKEN_OPERATIONS: &[(&str, &str)] = &[
     ("getOrder", "OrderToken"),
     ("cancelOrder", "OrderToken"),
     ("createOrderPayment", "OrderToken"),
+    ("verifyOrderPayment", "OrderToken"),
 ];
 
 /// Operations whose handler reads `Authorization: Bearer` itself (it is optional, or one of two
@@ -88,6 +90,7 @@ pub const HAND_READ_BEARER: &[(&str, bool)] = &[
     ("getOrder", false),
     ("cancelOrder", false),
     ("createOrderPayment", false),
+    ("verifyOrderPayment", false),
 ];
 
 /// The parameter poem-openapi appends to `Json<T>` and `PlainText<T>` media keys.

@@ -78,6 +78,12 @@ pub enum OrderMailKind {
     Cancelled {
         reason: Option<String>,
     },
+    /// Money given back (minor units of the order's currency): by staff, for a cancelled paid
+    /// order, or a payment that came after the order was cancelled or a second time.
+    Refunded {
+        amount: i64,
+        reason: Option<String>,
+    },
 }
 
 /// One line of an order as the mail lists it (from the order's item snapshot).
@@ -123,6 +129,13 @@ pub fn render_order_mail(mail: &OrderMail) -> (String, String) {
                 text.push_str(&format!("\nReason: {reason}"));
             }
             ("cancelled", text)
+        }
+        OrderMailKind::Refunded { amount, reason } => {
+            let mut text = format!("We have refunded {} for order #{number}.", format_money(*amount, mail.currency));
+            if let Some(reason) = reason.as_deref().map(one_line).filter(|r| !r.is_empty()) {
+                text.push_str(&format!("\nReason: {reason}"));
+            }
+            ("refunded", text)
         }
     };
     let money = |amount: i64| format_money(amount, mail.currency);

@@ -54,6 +54,16 @@ pub enum OrderError {
     Busy,
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    /// The storefront's checkout result did not verify (signature, gateway order, amount).
+    #[error("the payment did not verify: {0}")]
+    PaymentVerificationFailed(String),
+    /// `POST /webhooks/{provider}`: the signature did not verify; nothing was kept.
+    #[error("the webhook's signature did not verify: {0}")]
+    WebhookSignature(String),
+    /// The webhook verified but the plugin could not read it, or is failing: the gateway
+    /// should deliver it again later.
+    #[error("the webhook could not be processed now: {0}")]
+    WebhookUnavailable(String),
     #[error(transparent)]
     Cart(#[from] CartError),
     #[error(transparent)]
@@ -142,6 +152,11 @@ impl From<OrderError> for ApiError {
                 problem.provider = Some(e.provider);
                 ApiError::BadGateway(poem_openapi::payload::Json(problem))
             }
+            OrderError::PaymentVerificationFailed(_) => unprocessable("payment_verification_failed", detail),
+            OrderError::WebhookSignature(_) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "webhook_signature_invalid", detail)
+            }
+            OrderError::WebhookUnavailable(_) => ApiError::unavailable(detail),
             OrderError::Cart(e) => e.into(),
             OrderError::Db(e) => e.into(),
         }

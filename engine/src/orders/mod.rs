@@ -6,7 +6,7 @@ pub mod api;
 pub mod error;
 pub mod model;
 pub mod service;
-mod store;
+pub(crate) mod store;
 
 pub use error::OrderError;
 pub use service::OrderService;
@@ -40,6 +40,36 @@ impl Job for OrderExpiryJob {
             let purged = self.orders.purge_idempotency_records().await?;
             tracing::debug!(expired, purged, "order expiry");
             Ok(JobReport { processed: expired, failed: 0 })
+        })
+    }
+}
+
+/// The `payments` job: processes stored webhook events nobody has finished (an instance that
+/// died after answering, a capture the gateway refused for a while), and sends refunds their
+/// gateway has not accepted yet, again with their own idempotency keys.
+pub struct PaymentsJob {
+    pub orders: Arc<OrderService>,
+    pub interval: Duration,
+}
+
+/// Events and refunds handled per run.
+const PAYMENTS_BATCH: i64 = 100;
+
+impl Job for PaymentsJob {
+    fn name(&self) -> &'static str {
+        "payments"
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    fn run<'a>(&'a self, _ctx: &'a JobContext) -> Pin<Box<dyn Future<Output = anyhow::Result<JobReport>> + Send + 'a>> {
+        Box::pin(async move {
+            let (events, events_failed) = self.orders.process_due_events(PAYMENTS_BATCH).await?;
+            let (refunds, refunds_failed) = self.orders.process_due_refunds(PAYMENTS_BATCH).await?;
+            tracing::debug!(events, refunds, "payments");
+            Ok(JobReport { processed: events + refunds, failed: events_failed + refunds_failed })
         })
     }
 }

@@ -256,6 +256,8 @@ pub struct OrderFilter {
     pub created_from: Option<i64>,
     /// Exclusive, Unix ms.
     pub created_to: Option<i64>,
+    /// Only orders whose payment is (true) or is not (false) flagged for staff review.
+    pub payment_review: Option<bool>,
 }
 
 /// An order with its items and history: what every order route shows.
@@ -264,6 +266,10 @@ pub struct OrderRecord {
     pub order: Order,
     pub items: Vec<OrderItem>,
     pub history: Vec<StatusChange>,
+    /// The order's payment row (absent only if the row is missing).
+    pub payment: Option<crate::payments::model::Payment>,
+    /// Its refunds, oldest first.
+    pub refunds: Vec<crate::payments::model::Refund>,
 }
 
 #[cfg(test)]

@@ -1,15 +1,18 @@
-//! Payments: the seam between orders and whoever takes the money.
+//! Payments: the seam between orders and the gateways that take the money.
 //!
-//! A [`PaymentProvider`] opens a payment session for an order. Checkout asks for one only after
-//! its transaction has committed (never inside it), and `POST /orders/{id}/payment` asks again
-//! after a failure. `manual` (bank transfer, cash on delivery) is built in; the WebAssembly
-//! `payment-gateway` world (Razorpay) plugs in behind the same trait in the payments issue.
-//! `payments.providers` lists the providers checkout accepts.
+//! Every provider is a WebAssembly `payment-gateway` plugin (`plugins/manual` for bank transfer
+//! and cash on delivery, `plugins/razorpay`), named in `payments.providers` and configured under
+//! `[plugins.<name>]`. [`gateways`] binds those names to the current plugin set (a reload swaps
+//! them), [`store`] holds the payment records, and the order service drives the flows
+//! (`orders::service::payment`, `orders::service::refunds`). Gateways are only ever called with
+//! no database transaction open.
 
+pub mod api;
 pub mod error;
+pub mod gateways;
 pub mod model;
-pub mod service;
+pub mod store;
 
-pub use error::ProviderError;
+pub use error::{ProviderError, ProviderErrorKind};
+pub use gateways::{Gateway, PaymentGateways};
 pub use model::{OrderForPayment, PaymentSession};
-pub use service::{ManualProvider, PaymentProvider, PaymentProviders};

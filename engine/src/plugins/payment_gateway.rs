@@ -38,6 +38,8 @@ mod bindings {
 }
 
 use bindings::commerce::plugin::{outbound_http as http, secrets};
+/// What kind of payment a gateway takes (the WIT `gateway-capabilities`), asked once at load.
+pub use bindings::exports::commerce::plugin::gateway::GatewayCapabilities as Capabilities;
 pub use bindings::exports::commerce::plugin::gateway::{
     CaptureRequest, ClientResult, GatewayError, Order, PaymentEvent, PaymentState, PaymentStatus, RefundRequest,
     RefundStatus, Session, Webhook, WebhookOutcome,
@@ -153,6 +155,8 @@ pub struct GatewayPlugin {
     fuel_metered: bool,
     host: GatewayHost,
     pre: bindings::PaymentGatewayPre<CallState>,
+    /// The guest's answer at load ([`GatewayPlugin::load`]); until then an online gateway's.
+    capabilities: Capabilities,
 }
 
 impl GatewayPlugin {
@@ -176,7 +180,22 @@ impl GatewayPlugin {
         let http = OutboundHttp::new(name, config, environment).map_err(|e| link(e.to_string()))?;
         let host = GatewayHost { secrets: PluginSecrets::new(name, config.secrets.clone()), http: Arc::new(http) };
         let settings = serde_json::Value::Object(config.settings.clone()).to_string().into();
-        Ok(Self { name: name.into(), settings, limits: config.limits, fuel_metered, host, pre })
+        let capabilities = Capabilities { staff_confirms_payment: false, unpaid_orders_expire: true };
+        Ok(Self { name: name.into(), settings, limits: config.limits, fuel_metered, host, pre, capabilities })
+    }
+
+    /// What the loader does once per gateway: `validate-settings`, then `capabilities` (kept for
+    /// [`Self::capabilities`]). Either refusing, trapping or timing out fails the load.
+    pub async fn load(&mut self) -> Result<(), PluginError> {
+        self.validate_settings().await?;
+        self.capabilities =
+            self.call(async |store, gateway| gateway.commerce_plugin_gateway().call_capabilities(store).await).await?;
+        Ok(())
+    }
+
+    /// What kind of payment the gateway takes, as it answered at load.
+    pub fn capabilities(&self) -> Capabilities {
+        self.capabilities
     }
 
     /// `validate-settings` with the plugin's settings: at load, so bad settings stop start-up.

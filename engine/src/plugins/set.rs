@@ -77,10 +77,11 @@ impl LoadedPlugin {
         }
     }
 
-    async fn validate_settings(&self) -> Result<(), PluginError> {
-        match &self.runnable {
+    /// The guest's checks at load: its settings, and a gateway's capabilities.
+    async fn check_at_load(&mut self) -> Result<(), PluginError> {
+        match &mut self.runnable {
             Runnable::Rule(rule) => rule.validate_settings().await,
-            Runnable::Gateway(gateway) => gateway.validate_settings().await,
+            Runnable::Gateway(gateway) => gateway.load().await,
         }
     }
 }
@@ -154,12 +155,12 @@ impl PluginSet {
         let mut loaded = BTreeMap::new();
         for result in prepared {
             match result {
-                Ok(plugin) => {
+                Ok(mut plugin) => {
                     if plugin.world == World::PaymentGateway && pricing.chain.contains(&plugin.name) {
                         errors.push(PluginError::new(&plugin.name, PluginErrorKind::NotAPricingRule));
                         continue;
                     }
-                    if let Err(error) = plugin.validate_settings().await {
+                    if let Err(error) = plugin.check_at_load().await {
                         errors.push(error);
                         continue;
                     }

@@ -6,12 +6,15 @@ use std::{collections::BTreeMap, path::Path, process::ExitCode};
 use anyhow::Context;
 use commerce_pipeline::{Cart, PricedCart};
 use sha2::{Digest, Sha256};
+use wasmtime::{Engine, component::Component};
 
 use super::{
+    PluginError, PluginErrorKind,
     cache::CompileCache,
     inspect::{ComponentInfo, World},
+    payment_gateway::GatewayPlugin,
     runtime,
-    set::{PluginSet, compile},
+    set::{GATEWAY_TIMEOUT_MS, PluginSet, compile},
 };
 use crate::config::{Config, OnError, PluginConfig, PluginLimits, PricingConfig};
 
@@ -54,6 +57,7 @@ pub fn check(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
         }
         Ok(World::PaymentGateway) => {
             println!("world:    payment-gateway");
+            print_capabilities(config, &engine, &component, file);
             println!(
                 "verdict:  ok: loadable as a payment gateway (settings and secrets are checked at start-up; it \
                  reaches only its allowed_hosts)"
@@ -65,6 +69,63 @@ pub fn check(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// A gateway's capabilities, asked as the loader asks them (after `validate-settings`) but with
+/// default settings (`{}`): the engine asks again at start-up, with the configured ones. Neither
+/// answer changes the verdict, which is about the component.
+fn print_capabilities(config: &Config, engine: &Engine, component: &Component, file: &Path) {
+    let mut plugin = file_config(file, serde_json::Map::new());
+    plugin.limits.timeout_ms = GATEWAY_TIMEOUT_MS;
+    let name = plugin_name(file);
+    let load = async || {
+        let mut gateway = GatewayPlugin::new(engine, component, &name, &plugin, config.environment, false)?;
+        gateway.load().await.map(|()| gateway.capabilities())
+    };
+    // `check` is synchronous and runs inside the CLI's runtime, which cannot be blocked on from
+    // within; a thread of its own with a runtime of its own can.
+    let asked = std::thread::scope(|scope| {
+        scope
+            .spawn(|| match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime.block_on(load()),
+                Err(e) => Err(PluginError::new(&name, PluginErrorKind::Link { reason: e.to_string() })),
+            })
+            .join()
+    });
+    match asked {
+        Ok(Ok(capabilities)) => {
+            println!("capabilities (with default settings; asked again at start-up with the configured ones):");
+            println!("  staff_confirms_payment: {}", capabilities.staff_confirms_payment);
+            println!("  unpaid_orders_expire:   {}", capabilities.unpaid_orders_expire);
+        }
+        Ok(Err(PluginError { kind: PluginErrorKind::SettingsRejected { message }, .. })) => println!(
+            "capabilities: not asked: its default settings are refused ({message}); the engine asks at start-up, \
+             with the configured ones"
+        ),
+        Ok(Err(error)) => {
+            println!("capabilities: failed with default settings: {error} (a failure at start-up refuses the load)")
+        }
+        Err(_) => println!("capabilities: failed: the host thread asking them panicked"),
+    }
+}
+
+/// The configuration `check` and `run` give a plugin file: its settings, nothing granted.
+fn file_config(module: &Path, settings: serde_json::Map<String, serde_json::Value>) -> PluginConfig {
+    PluginConfig {
+        module: module.to_path_buf(),
+        sha256: None,
+        settings,
+        secrets: BTreeMap::new(),
+        limits: PluginLimits::default(),
+        on_error: OnError::Fail,
+        allowed_hosts: Vec::new(),
+        http: Default::default(),
+    }
+}
+
+/// A plugin file's name in messages: its file stem.
+fn plugin_name(file: &Path) -> String {
+    file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into())
 }
 
 /// Options of `engine plugin run`.
@@ -86,22 +147,11 @@ pub async fn run(config: &Config, options: RunOptions<'_>) -> anyhow::Result<Exi
         Some(configured) if !is_module_path(options.plugin) => (options.plugin.to_owned(), configured.clone()),
         _ => {
             let path = Path::new(options.plugin);
-            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
             let settings = match options.settings {
                 Some(file) => read_settings(file)?,
                 None => serde_json::Map::new(),
             };
-            let plugin = PluginConfig {
-                module: path.to_path_buf(),
-                sha256: None,
-                settings,
-                secrets: BTreeMap::new(),
-                limits: PluginLimits::default(),
-                on_error: OnError::Fail,
-                allowed_hosts: Vec::new(),
-                http: Default::default(),
-            };
-            (name, plugin)
+            (plugin_name(path), file_config(path, settings))
         }
     };
     plugin_config.limits.fuel = options.fuel.or(plugin_config.limits.fuel).or(Some(DEFAULT_RUN_FUEL));

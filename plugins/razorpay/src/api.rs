@@ -23,8 +23,9 @@ pub fn unavailable(why: impl std::fmt::Display) -> GatewayError {
 
 /// Sends `request` with basic auth and reads a 2xx body as `T`.
 ///
-/// Error policy: no response, a 5xx, 429 (rate limited: retry later) and 401 (the operator's keys
-/// are wrong: nothing the shopper did) are `Unavailable`; any other 4xx is `Rejected` with
+/// Error policy: no response, a 5xx, 429 (rate limited: retry later), 409 (a request with the
+/// same idempotency key is still in progress: retry later) and 401 (the operator's keys are
+/// wrong: nothing the shopper did) are `Unavailable`; any other 4xx is `Rejected` with
 /// Razorpay's description, which is written for people.
 pub fn send<T: DeserializeOwned>(
     settings: &Settings,
@@ -41,7 +42,7 @@ pub fn send<T: DeserializeOwned>(
     log(Level::Warn, "razorpay refused a request", &[("request", &what), ("status", &status), ("code", &error.code)]);
     let description = error.description.filter(|d| !d.is_empty());
     match (response.status, description) {
-        (400..=499, Some(description)) if !matches!(response.status, 401 | 429) => {
+        (400..=499, Some(description)) if !matches!(response.status, 401 | 409 | 429) => {
             Err(GatewayError::Rejected(description))
         }
         (_, description) => Err(unavailable(format!(

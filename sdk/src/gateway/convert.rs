@@ -8,12 +8,24 @@ use commerce_sdk_gateway_bindings::exports::commerce::plugin::gateway as wit;
 
 use super::http::{Auth, HmacAlgorithm, HttpError, Method, Request, Response};
 use super::model::{
-    CaptureRequest, ClientResult, GatewayError, Order, PaymentEvent, PaymentState, PaymentStatus, RefundRequest,
-    RefundStatus, Session, Webhook, WebhookOutcome,
+    Capabilities, CaptureRequest, ClientResult, GatewayError, Order, PaymentEvent, PaymentState, PaymentStatus,
+    RefundRequest, RefundStatus, Session, Webhook, WebhookOutcome,
 };
 
 fn currency(code: String) -> Result<Currency, CurrencyError> {
     Currency::new(&code)
+}
+
+impl From<Capabilities> for wit::GatewayCapabilities {
+    fn from(c: Capabilities) -> Self {
+        Self { staff_confirms_payment: c.staff_confirms_payment, unpaid_orders_expire: c.unpaid_orders_expire }
+    }
+}
+
+impl From<wit::GatewayCapabilities> for Capabilities {
+    fn from(c: wit::GatewayCapabilities) -> Self {
+        Self { staff_confirms_payment: c.staff_confirms_payment, unpaid_orders_expire: c.unpaid_orders_expire }
+    }
 }
 
 impl TryFrom<wit::Order> for Order {

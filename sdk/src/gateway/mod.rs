@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 
 pub use http::{Auth, HmacAlgorithm, HttpError, Method, Request, Response, from_hex, to_hex};
 pub use model::{
-    CaptureRequest, ClientResult, GatewayError, Order, PaymentEvent, PaymentState, PaymentStatus, RefundRequest,
-    RefundStatus, Session, Webhook, WebhookOutcome,
+    Capabilities, CaptureRequest, ClientResult, GatewayError, Order, PaymentEvent, PaymentState, PaymentStatus,
+    RefundRequest, RefundStatus, Session, Webhook, WebhookOutcome,
 };
 
 use crate::host::{GatewayHost, Host, with_host};
@@ -40,6 +40,16 @@ pub trait PaymentGateway {
     fn validate_settings(settings: &Self::Settings) -> Result<(), String> {
         let _ = settings;
         Ok(())
+    }
+
+    /// What kind of payment this gateway takes, asked once at load (right after
+    /// [`validate_settings`](Self::validate_settings), with the same settings) and kept until the
+    /// plugin set reloads. The default, [`Capabilities::ONLINE`], is every online gateway's: the
+    /// gateway confirms payments and unpaid orders expire. A manual gateway (bank transfer, cash
+    /// on delivery) answers `staff_confirms_payment: true`.
+    fn capabilities(settings: &Self::Settings) -> Capabilities {
+        let _ = settings;
+        Capabilities::ONLINE
     }
 
     /// Opens a payment for `order`. Called again for the same order when a shopper retries, so
@@ -131,6 +141,20 @@ where
 /// and by the native harness.
 pub mod exports {
     use super::*;
+
+    /// `capabilities`. Its WIT signature has no error: settings that no longer parse (they were
+    /// validated at load, just before) trap, which fails the load naming the plugin.
+    ///
+    /// # Panics
+    ///
+    /// If the host's settings do not parse or validate.
+    pub fn capabilities<G: PaymentGateway>(host: Rc<dyn GatewayHost>) -> wit::GatewayCapabilities {
+        let logger: Rc<dyn Host> = host.clone();
+        with_host(logger, || match parse_gateway_settings::<G>(&host.settings()) {
+            Ok(settings) => G::capabilities(&settings).into(),
+            Err(message) => panic!("capabilities: {message}"),
+        })
+    }
 
     /// `create-session`.
     pub fn create_session<G: PaymentGateway>(

@@ -3,6 +3,25 @@
 
 use commerce_pipeline::Currency;
 
+/// What kind of payment a gateway takes, asked once when the plugin loads (after its settings are
+/// validated, with the same settings). The engine drives an order's payment by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Capabilities {
+    /// Staff confirm payments by hand (`pending_payment → paid` through the admin transitions)
+    /// and record refunds by hand, with no gateway call (bank transfer, cash on delivery).
+    pub staff_confirms_payment: bool,
+    /// Unpaid orders expire after `orders.payment_timeout` (every online gateway; a manual one
+    /// only when its operator says so).
+    pub unpaid_orders_expire: bool,
+}
+
+impl Capabilities {
+    /// An online gateway's: the gateway confirms payments, and unpaid orders expire. What
+    /// [`PaymentGateway::capabilities`](super::PaymentGateway::capabilities) answers unless a
+    /// gateway says otherwise.
+    pub const ONLINE: Self = Self { staff_confirms_payment: false, unpaid_orders_expire: true };
+}
+
 /// The engine's order, as the gateway needs it to open a payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {

@@ -44,8 +44,8 @@ pub use super::scripted_http::Exchange;
 use super::scripted_http::ScriptedHttp;
 use super::{LogRecord, TestError};
 use crate::gateway::{
-    CaptureRequest, ClientResult, GatewayError, HmacAlgorithm, HttpError, Order, PaymentGateway, PaymentStatus,
-    RefundRequest, RefundStatus, Request, Response, Session, Webhook, WebhookOutcome, exports,
+    Capabilities, CaptureRequest, ClientResult, GatewayError, HmacAlgorithm, HttpError, Order, PaymentGateway,
+    PaymentStatus, RefundRequest, RefundStatus, Request, Response, Session, Webhook, WebhookOutcome, exports,
     validate_settings_export,
 };
 use crate::host::{GatewayHost, Host, Level};
@@ -193,6 +193,11 @@ impl<G: PaymentGateway> TestGateway<G> {
 
     fn host(&self) -> Rc<dyn GatewayHost> {
         self.host.clone()
+    }
+
+    /// `capabilities`, as the engine asks it once at load.
+    pub fn capabilities(&self) -> Capabilities {
+        exports::capabilities::<G>(self.host()).into()
     }
 
     /// `create-session`, as the engine calls it after the order commits.

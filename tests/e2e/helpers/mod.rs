@@ -148,13 +148,24 @@ pub async fn spawn_app_reloading_from(file: &std::path::Path) -> TestApp {
     spawn(customise, Some(ReloadSource::ConfigFile(Some(file.to_path_buf())))).await
 }
 
+/// Every test shop takes `manual` payments (plugins/manual), as the demo shop does: its plugin
+/// is added after `customise` (which may replace `config.plugins` with a pricing chain) unless
+/// the test configured its own or took `manual` out of `payments.providers`.
+pub fn with_manual_payments(config: &mut Config) {
+    if config.payments.providers.iter().any(|p| p == "manual") && !config.plugins.contains_key("manual") {
+        config.plugins.insert("manual".to_owned(), plugins::plugin("manual", serde_json::json!({})));
+    }
+}
+
 async fn spawn(customise: impl FnOnce(&mut Config), reload: Option<ReloadSource>) -> TestApp {
     logs::init();
     let dir = tempfile::tempdir().expect("temp dir");
     let db = TestDb::create(dir.path()).await;
     let mail_dir = dir.path().join("mail");
     let mut config = test_config(&db.url, &mail_dir);
+    config.payments.providers = vec!["manual".to_owned()];
     customise(&mut config);
+    with_manual_payments(&mut config);
     let clock = Arc::new(ManualClock::starting_now());
     let state = match reload {
         None => AppState::with_clock(config, clock.clone()).await,
@@ -208,7 +219,9 @@ impl TestApp {
     /// by `customise` (give it the same changes as this app's).
     pub async fn peer(&self, customise: impl FnOnce(&mut Config)) -> Peer {
         let mut config = test_config(&self.db_url, &self.mail_dir);
+        config.payments.providers = vec!["manual".to_owned()];
         customise(&mut config);
+        with_manual_payments(&mut config);
         let state = AppState::with_clock(config, self.clock.clone()).await.expect("peer state");
         let app = Application::from_state(state.clone()).await.expect("bind");
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -166,3 +166,13 @@ pub async fn engine_cli(dir: &Path, args: &[&str]) -> Run {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// The entry for plugin `name` in a `GET /admin/plugins` answer (the list is by name, and every
+/// test shop also lists its `manual` payment gateway).
+#[track_caller]
+pub fn listed<'a>(set: &'a Value, name: &str) -> &'a Value {
+    set["plugins"]
+        .as_array()
+        .and_then(|plugins| plugins.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("no plugin {name} in {set}"))
+}

@@ -29,7 +29,12 @@ enum A {
     PricingUnavailable,
     /// The payment provider failed (502 `payment_provider_error`).
     ProviderFailed,
+    /// A gateway plugin could not read a verified webhook, or failed (503 `unavailable`).
+    GatewayUnavailable,
 }
+
+/// Operations whose body is taken as raw bytes of any type (a gateway's webhook), not JSON.
+const RAW_BODY_OPERATIONS: &[&str] = &["receiveWebhook"];
 
 use A::*;
 
@@ -165,6 +170,37 @@ fn reasons(operation_id: &str) -> Option<&'static [A]> {
             ),
             Db,
         ],
+        "verifyOrderPayment" => &[
+            Unauthorized("`unauthenticated`: an invalid or expired access token"),
+            Forbidden("`account_disabled`"),
+            NotFound,
+            Unprocessable(
+                "`payment_verification_failed`: the signature, the gateway order or the amount did not verify, or \
+                 the provider takes no storefront confirmation (`manual`)",
+            ),
+            ProviderFailed,
+            Db,
+        ],
+        "receiveWebhook" => &[
+            Unauthorized("`webhook_signature_invalid`: the signature is missing or wrong; nothing was kept"),
+            NotFound,
+            GatewayUnavailable,
+            Db,
+        ],
+        "adminRefundOrder" => &[
+            Staff,
+            NotFound,
+            Conflict(
+                "`illegal_transition`: the order was never paid (or has no captured payment), or is refunded; \
+                 `idempotency_in_progress`",
+            ),
+            Unprocessable(
+                "`idempotency_key_required`, `idempotency_key_reused`; `validation_failed`: `amount` is not between \
+                 1 and what is left to refund",
+            ),
+            ProviderFailed,
+            Db,
+        ],
         "adminGetOrder" => &[Staff, NotFound, Db],
         "adminTransitionOrder" => &[Staff, NotFound, Conflict("`illegal_transition`"), Db],
         "getHealth" => &[],
@@ -183,7 +219,9 @@ pub fn answers(operation_id: &str, has_body: bool, has_text_params: bool) -> Opt
     let mut by_status: BTreeMap<u16, Vec<&str>> = BTreeMap::new();
     let mut add = |status: u16, text: &'static str| by_status.entry(status).or_default().push(text);
     add(413, "`payload_too_large`: the request body is over `server.body_limit`");
-    if has_body {
+    if has_body && RAW_BODY_OPERATIONS.contains(&operation_id) {
+        add(422, "`validation_failed`: a JSON body with a NUL character");
+    } else if has_body {
         add(400, "`bad_request`: malformed JSON, a field of the wrong type, or a missing required field");
         add(415, "`unsupported_media_type`: the body must be `application/json`");
         add(422, "`validation_failed`: `errors[]` names every bad field");
@@ -214,6 +252,11 @@ pub fn answers(operation_id: &str, has_body: bool, has_text_params: bool) -> Opt
             RateLimited => add(429, "`rate_limited`: too many attempts; retry after `Retry-After`"),
             PricingUnavailable => add(503, "`pricing_unavailable`: a pricing plugin failed (`plugin` names it)"),
             ProviderFailed => add(502, "`payment_provider_error`: the payment provider failed (`provider` names it)"),
+            GatewayUnavailable => add(
+                503,
+                "`unavailable`: the gateway plugin could not read the verified event, or failed; the gateway delivers \
+                 it again after `Retry-After`",
+            ),
         }
     }
     Some(by_status.into_iter().map(|(status, texts)| (status, texts.join("; "))).collect())

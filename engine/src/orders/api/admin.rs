@@ -2,15 +2,33 @@
 
 use std::sync::Arc;
 
-use poem_openapi::{Enum, Object, OpenApi, Tags, param::Path, param::Query, payload::Json};
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi, Tags,
+    param::{Header, Path, Query},
+    payload::Json,
+    types::ToJSON,
+};
+use sha2::{Digest, Sha256};
 
-use super::{dto::OrderView, storefront::OrderPage};
+use super::{
+    checkout::{canonical, idempotency_key},
+    dto::{OrderView, RefundView, refund_view},
+    storefront::OrderPage,
+};
 use crate::{
     accounts::{AccountService, Caller, model::normalise_email},
-    http::{pagination, problem::ApiError, security::BearerAuth, text::Text},
+    http::{
+        pagination,
+        problem::{ApiError, Problem},
+        raw_json::RawJson,
+        replay::mark_replayed,
+        security::BearerAuth,
+        text::Text,
+    },
     orders::{
-        OrderService,
+        OrderError, OrderService,
         model::{Actor, OrderFilter, OrderStatus},
+        service::refunds::{RefundOutcome, RefundReply, RefundRequestBody},
     },
     validation::FieldProblem,
 };
@@ -63,6 +81,36 @@ pub struct TransitionBody {
     pub reason: Option<Text>,
 }
 
+#[derive(Object)]
+pub struct RefundBody {
+    /// Minor units; absent: everything not yet refunded.
+    pub amount: Option<i64>,
+    /// Kept with the refund, sent to the gateway and repeated in the shopper's mail.
+    pub reason: Option<Text>,
+}
+
+/// A refund made, with the order after it.
+#[derive(Object)]
+pub struct RefundResult {
+    pub refund: RefundView,
+    pub order: OrderView,
+}
+
+#[derive(ApiResponse)]
+pub enum RefundResponse {
+    /// The refund was made (`state` `processing` or `processed`), or written and not yet
+    /// accepted by an unreachable gateway (`pending`: the `payments` job sends it again with the
+    /// same gateway idempotency key). A replay has `Idempotent-Replayed: true`.
+    #[oai(status = 201)]
+    Created(RawJson<RefundResult>),
+}
+
+fn refund_json(outcome: &RefundOutcome) -> serde_json::Value {
+    RefundResult { refund: refund_view(outcome.refund.clone()), order: OrderView::of(outcome.record.clone()) }
+        .to_json()
+        .unwrap_or_default()
+}
+
 /// An RFC 3339 query value as Unix ms, or the problem naming `field`.
 fn instant(field: &str, raw: Option<Text>, problems: &mut Vec<FieldProblem>) -> Option<i64> {
     let raw = raw?;
@@ -86,7 +134,9 @@ impl AdminOrdersApi {
     /// List orders
     ///
     /// Every order, newest first. Filters: `status`, `email` (exact, case-insensitive),
-    /// `created_from` (inclusive) and `created_to` (exclusive), RFC 3339 date-times.
+    /// `created_from` (inclusive) and `created_to` (exclusive), RFC 3339 date-times, and
+    /// `payment_review` (true: only orders whose payment staff must look at, e.g. an amount that
+    /// did not match or a refund that failed).
     #[oai(path = "/", method = "get", operation_id = "adminListOrders")]
     #[expect(clippy::too_many_arguments, reason = "one parameter per documented query value")]
     async fn list(
@@ -96,6 +146,7 @@ impl AdminOrdersApi {
         email: Query<Option<Text>>,
         created_from: Query<Option<Text>>,
         created_to: Query<Option<Text>>,
+        payment_review: Query<Option<bool>>,
         limit: Query<Option<i64>>,
         cursor: Query<Option<Text>>,
     ) -> Result<Json<OrderPage>, ApiError> {
@@ -107,6 +158,7 @@ impl AdminOrdersApi {
             email: email.0.map(|e| normalise_email(&e)).filter(|e| !e.is_empty()),
             created_from: instant("created_from", created_from.0, &mut problems),
             created_to: instant("created_to", created_to.0, &mut problems),
+            payment_review: payment_review.0,
         };
         if let (Some(from), Some(to)) = (filter.created_from, filter.created_to)
             && from > to
@@ -118,11 +170,12 @@ impl AdminOrdersApi {
         }
         // The cursor belongs to these filters: one from another query is 400 `invalid_cursor`.
         let scope = format!(
-            "admin/orders|status={}|email={}|from={}|to={}",
+            "admin/orders|status={}|email={}|from={}|to={}|review={}",
             filter.status.map_or("", OrderStatus::as_str),
             filter.email.as_deref().unwrap_or(""),
             filter.created_from.map(|t| t.to_string()).unwrap_or_default(),
             filter.created_to.map(|t| t.to_string()).unwrap_or_default(),
+            filter.payment_review.map(|r| r.to_string()).unwrap_or_default(),
         );
         let before = match cursor.0 {
             Some(c) => pagination::decode(&scope, &c, 1)?.pop(),
@@ -164,5 +217,63 @@ impl AdminOrdersApi {
         let reason = body.0.reason.map(String::from);
         let record = self.orders.transition(Actor::Staff(caller.user_id), None, &id.0, to, reason).await?;
         Ok(Json(OrderView::of(record)))
+    }
+
+    /// Refund an order
+    ///
+    /// Full (no `amount`) or partial, through the order's gateway; for `manual` payments staff
+    /// give the money back themselves and record it here (no gateway call). `Idempotency-Key`
+    /// is required (scoped to the staff member and the order; the same rules as checkout's), and
+    /// the gateway gets a key derived from it, so a retried refund is made once. Refunds never
+    /// exceed what was paid, however they race (422 `validation_failed` on `amount`). When the
+    /// refunds reach the total, a `paid` or `processing` order is cancelled (its stock returns)
+    /// and a `delivered` one becomes `refunded`; partial refunds leave the status. 409
+    /// `illegal_transition` for an order that was never paid; 502 `payment_provider_error` when
+    /// the gateway refuses (the refund is `failed` and nothing is reserved).
+    #[oai(path = "/:id/refunds", method = "post", operation_id = "adminRefundOrder")]
+    async fn refund(
+        &self,
+        auth: BearerAuth,
+        id: Path<Text>,
+        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        body: Json<RefundBody>,
+    ) -> Result<RefundResponse, ApiError> {
+        let caller = self.staff(&auth).await?;
+        let key = idempotency_key(key.0)?;
+        let body = body.0;
+        let request_hash = hex::encode(Sha256::digest(canonical(&body.to_json().unwrap_or_default()).as_bytes()));
+        let request = RefundRequestBody { amount: body.amount, reason: body.reason.map(String::from) };
+        let reply = self
+            .orders
+            .refund(
+                &caller.user_id,
+                &id.0,
+                &key,
+                &request_hash,
+                request,
+                |outcome| refund_json(outcome).to_string(),
+                |error| {
+                    let error = ApiError::from(error);
+                    let problem = error.problem();
+                    let stored = (problem.status < 500 && problem.code != "validation_failed")
+                        .then(|| (problem.status, problem.to_json().unwrap_or_default().to_string()));
+                    (stored, error)
+                },
+            )
+            .await?;
+        match reply {
+            RefundReply::Made(outcome) => Ok(RefundResponse::Created(RawJson::new(refund_json(&outcome)))),
+            RefundReply::Replay { status, body } => {
+                mark_replayed();
+                let value: serde_json::Value = serde_json::from_str(&body)
+                    .map_err(|e| ApiError::from(OrderError::Db(sqlx::Error::Decode(Box::new(e)))))?;
+                if status == 201 {
+                    return Ok(RefundResponse::Created(RawJson::new(value)));
+                }
+                let problem = <Problem as poem_openapi::types::ParseFromJSON>::parse_from_json(Some(value))
+                    .map_err(|e| ApiError::from(OrderError::Db(sqlx::Error::Protocol(e.into_message()))))?;
+                Err(ApiError::from_problem(problem, 1))
+            }
+        }
     }
 }

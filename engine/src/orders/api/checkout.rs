@@ -119,7 +119,7 @@ fn checkout_json(outcome: &CheckoutOutcome, with_token: bool) -> serde_json::Val
 
 /// JSON with object keys sorted at every level: equal bodies hash equally whatever their key
 /// order or spacing ("compared as canonical JSON", API.md).
-fn canonical(value: &serde_json::Value) -> String {
+pub(super) fn canonical(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
@@ -136,7 +136,7 @@ fn canonical(value: &serde_json::Value) -> String {
 }
 
 /// Checks the `Idempotency-Key` header (API.md: required, 1–255 printable characters).
-fn idempotency_key(raw: Option<String>) -> Result<String, ApiError> {
+pub(super) fn idempotency_key(raw: Option<String>) -> Result<String, ApiError> {
     let Some(key) = raw.filter(|k| !k.trim().is_empty()) else {
         return Err(OrderError::IdempotencyKeyRequired.into());
     };
@@ -236,6 +236,29 @@ impl CheckoutApi {
     async fn payment(&self, req: &Request, id: Path<Text>) -> Result<Json<PaymentSessionView>, ApiError> {
         let who = order_credential(&self.accounts, req).await?;
         Ok(Json(session_view(self.orders.new_payment_session(&who, &id.0).await?)))
+    }
+
+    /// Confirm a payment from the storefront
+    ///
+    /// The fields the gateway's client-side widget returned (Razorpay: `razorpay_payment_id`,
+    /// `razorpay_order_id`, `razorpay_signature`), checked by the order's gateway plugin against
+    /// the engine's own record of the order: the gateway order the engine opened (never one the
+    /// client names), then the payment as the gateway reports it (its amount and currency must be
+    /// the order's). A verified payment is captured if needed and the order becomes `paid`,
+    /// exactly once whatever webhooks race with it; the answer is the order. A result that does
+    /// not verify is 422 `payment_verification_failed` and changes nothing (an amount that does
+    /// not match also flags the order for staff review). Calling it again after success returns
+    /// the paid order.
+    #[oai(path = "/orders/:id/payment/verify", method = "post", operation_id = "verifyOrderPayment")]
+    async fn verify(
+        &self,
+        req: &Request,
+        id: Path<Text>,
+        body: Json<BTreeMap<String, serde_json::Value>>,
+    ) -> Result<Json<OrderView>, ApiError> {
+        let who = order_credential(&self.accounts, req).await?;
+        let payload = serde_json::Value::Object(body.0.into_iter().collect()).to_string();
+        Ok(Json(OrderView::of(self.orders.verify_payment(&who, &id.0, payload).await?)))
     }
 }
 

@@ -76,8 +76,49 @@ pub struct OrderPaymentView {
     /// was cancelled).
     pub status: String,
     pub amount: i64,
+    /// Refunded so far, including refunds the gateway has not yet confirmed.
     pub refunded_total: i64,
     pub paid_at: Nullable<String>,
+    /// The gateway's id of the payment that paid the order (null for `manual` and unpaid orders).
+    pub gateway_payment_id: Nullable<String>,
+    /// Why staff must look at this payment (a payment whose amount or currency does not match
+    /// the order, a failed refund); null when nothing is wrong.
+    pub review: Nullable<String>,
+    /// Every refund, oldest first.
+    pub refunds: Vec<RefundView>,
+}
+
+/// Money given back.
+#[derive(Object)]
+pub struct RefundView {
+    pub id: String,
+    pub amount: i64,
+    pub currency: String,
+    /// `pending` (not yet accepted by the gateway; retried), `processing` (accepted),
+    /// `processed` or `failed`.
+    pub state: String,
+    /// `staff`, `cancellation` (a paid order was cancelled), `late_payment` (the money came after
+    /// the order was cancelled) or `extra_payment` (a second payment for a paid order).
+    pub cause: String,
+    pub reason: Nullable<String>,
+    pub gateway_refund_id: Nullable<String>,
+    /// `staff:<user id>`, `customer`, `guest` or `system`.
+    pub created_by: String,
+    pub created_at: String,
+}
+
+pub fn refund_view(r: crate::payments::model::Refund) -> RefundView {
+    RefundView {
+        id: r.id,
+        amount: r.amount,
+        currency: r.currency,
+        state: r.state.as_str().to_owned(),
+        cause: r.cause,
+        reason: r.reason.into(),
+        gateway_refund_id: r.gateway_refund_id.into(),
+        created_by: r.created_by,
+        created_at: rfc3339(r.created_at),
+    }
 }
 
 #[derive(Object)]
@@ -111,7 +152,7 @@ pub fn adjustment_view(a: &AdjustmentSnapshot) -> AdjustmentView {
 
 impl OrderView {
     pub fn of(record: OrderRecord) -> Self {
-        let OrderRecord { order, items, history } = record;
+        let OrderRecord { order, items, history, payment, refunds } = record;
         let payment_status = match (order.status, order.paid_at) {
             (_, Some(_)) if order.refunded_total >= order.total && order.total > 0 => "refunded",
             (_, Some(_)) if order.refunded_total > 0 => "partially_refunded",
@@ -160,6 +201,9 @@ impl OrderView {
                 amount: order.total,
                 refunded_total: order.refunded_total,
                 paid_at: order.paid_at.map(rfc3339).into(),
+                gateway_payment_id: payment.as_ref().and_then(|p| p.gateway_payment_id.clone()).into(),
+                review: payment.and_then(|p| p.review).into(),
+                refunds: refunds.into_iter().map(refund_view).collect(),
             },
             history: history
                 .into_iter()

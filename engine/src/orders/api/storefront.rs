@@ -73,8 +73,9 @@ impl OrdersApi {
     ///
     /// The owner cancels an order that is `pending_payment` or `paid` (not once it is being
     /// processed or has shipped: 409 `illegal_transition`, as for an order already cancelled).
-    /// The stock goes back exactly once and coupon uses are released. A paid order's refund is
-    /// recorded in the history for the shop to make (the `manual` provider refunds by hand).
+    /// The stock goes back exactly once and coupon uses are released. A paid order is refunded
+    /// in full through its gateway (the refund shows in `payment.refunds`); for the `manual`
+    /// provider the history notes the refund staff owe and record by hand.
     #[oai(path = "/orders/:id/cancel", method = "post", operation_id = "cancelOrder")]
     async fn cancel(
         &self,

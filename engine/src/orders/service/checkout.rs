@@ -30,7 +30,10 @@ use crate::{
         },
         store,
     },
-    payments::{OrderForPayment, PaymentSession, ProviderError},
+    payments::{
+        self, PaymentSession, ProviderError,
+        model::{Payment, PaymentState},
+    },
     pricing::{
         Purpose,
         cart_builder::{CartBuildError, CartRequest, Limits, LineRequest},
@@ -182,9 +185,14 @@ impl OrderService {
         if !cart.active {
             return Err(OrderError::CartConverted);
         }
-        let provider = self.providers.get(&request.payment_provider).cloned().ok_or_else(|| {
-            let names: Vec<&str> = self.providers.names().collect();
-            OrderError::field("payment_provider", format!("must be one of: {}", names.join(", ")))
+        let provider = match self.gateways.accepts(&request.payment_provider) {
+            true => self.gateways.get(&request.payment_provider).ok(),
+            false => None,
+        };
+        let provider = provider.ok_or_else(|| {
+            let names: Vec<&str> = self.gateways.names().collect();
+            let names = if names.is_empty() { "none are configured".to_owned() } else { names.join(", ") };
+            OrderError::field("payment_provider", format!("must be one of: {names}"))
         })?;
         let email = match &cart.customer_id {
             Some(customer) => self.carts.customer_email(customer).await?,
@@ -236,7 +244,7 @@ impl OrderService {
                 });
             }
             let mut tx = self.db.begin().await?;
-            match self.write_order(&mut tx, cart, &attempt, &email, &address, provider.as_ref(), scope, key).await {
+            match self.write_order(&mut tx, cart, &attempt, &email, &address, &provider, scope, key).await {
                 Ok(record) => {
                     tx.commit().await?;
                     // The list cache shows `in_stock`: this instance's pages go stale now; so do
@@ -365,7 +373,7 @@ impl OrderService {
         attempt: &Attempt,
         email: &str,
         address: &CartAddress,
-        provider: &dyn crate::payments::PaymentProvider,
+        provider: &crate::payments::Gateway,
         scope: &str,
         key: &str,
     ) -> Result<OrderRecord, Retry> {
@@ -445,6 +453,18 @@ impl OrderService {
         let (order, items) = self.snapshot(&order_id, number, cart, attempt, email, address, provider, now);
         store::orders::insert_order(tx, &order).await?;
         store::orders::insert_items(tx, &order_id, &items).await?;
+        let payment = Payment {
+            order_id: order_id.clone(),
+            provider: order.payment_provider.clone(),
+            amount: order.total,
+            currency: order.currency.clone(),
+            state: if order.total == 0 { PaymentState::NotRequired } else { PaymentState::Pending },
+            gateway_payment_id: None,
+            claimed_at: None,
+            captured_at: order.paid_at,
+            review: None,
+        };
+        payments::store::insert_payment(tx, &payment, now).await?;
         let actor = if cart.customer_id.is_some() { "customer" } else { "guest" };
         let mut history = vec![StatusChange {
             at: now,
@@ -482,7 +502,7 @@ impl OrderService {
             self.enqueue_mail_of(tx, &order, &items, OrderMailKind::Paid).await.map_err(mail_failed)?;
         }
         // Exactly what `get_any` reads back after the commit.
-        Ok(OrderRecord { order, items, history })
+        Ok(OrderRecord { order, items, history, payment: Some(payment), refunds: Vec::new() })
     }
 
     /// The order row and items as sold: names, prices and every adjustment copied, so later
@@ -496,7 +516,7 @@ impl OrderService {
         attempt: &Attempt,
         email: &str,
         address: &CartAddress,
-        provider: &dyn crate::payments::PaymentProvider,
+        provider: &crate::payments::Gateway,
         now: i64,
     ) -> (Order, Vec<OrderItem>) {
         let priced = &attempt.priced;
@@ -533,7 +553,7 @@ impl OrderService {
             })
             .collect();
         let paid = priced.total() == 0;
-        let expires_at = (!paid && provider.unpaid_orders_expire())
+        let expires_at = (!paid && provider.rules().unpaid_orders_expire)
             .then(|| now.saturating_add(i64::try_from(self.config.payment_timeout.as_millis()).unwrap_or(i64::MAX)));
         let order = Order {
             id: order_id.to_owned(),
@@ -574,50 +594,16 @@ impl OrderService {
         let (payment_session, payment_error) = if record.order.status == OrderStatus::PendingPayment {
             match self.payment_session(&record.order).await {
                 Ok(session) => (Some(session), None),
-                Err(error) => {
+                Err(OrderError::Provider(error)) => {
                     tracing::warn!(order = order_id, provider = %error.provider, detail = %error.detail, "payment session failed");
                     (None, Some(error))
                 }
+                Err(other) => return Err(other),
             }
         } else {
             (None, None)
         };
         Ok(CheckoutOutcome { record, order_token, payment_session, payment_error })
-    }
-
-    /// A payment session for an unpaid order from its provider (no transaction is open).
-    pub(super) async fn payment_session(&self, order: &Order) -> Result<PaymentSession, ProviderError> {
-        let provider = self.providers.get(&order.payment_provider).ok_or_else(|| ProviderError {
-            provider: order.payment_provider.clone(),
-            detail: "this provider is no longer configured".to_owned(),
-        })?;
-        let currency = order.currency.parse().map_err(|_| ProviderError {
-            provider: order.payment_provider.clone(),
-            detail: format!("the order's currency `{}` is not valid", order.currency),
-        })?;
-        provider
-            .create_session(&OrderForPayment {
-                order_id: order.id.clone(),
-                number: order.number,
-                amount: order.total - order.refunded_total,
-                currency,
-                email: order.email.clone(),
-            })
-            .await
-    }
-
-    /// `POST /orders/{id}/payment`: a new session for the owner's unpaid order; the provider's
-    /// failure is 502 `payment_provider_error`.
-    pub async fn new_payment_session(
-        &self,
-        who: &super::OrderCredential,
-        id: &str,
-    ) -> Result<PaymentSession, OrderError> {
-        let order = self.owned(who, id).await?;
-        if order.status != OrderStatus::PendingPayment {
-            return Err(OrderError::IllegalTransition { from: order.status, to: OrderStatus::Paid });
-        }
-        Ok(self.payment_session(&order).await?)
     }
 }
 

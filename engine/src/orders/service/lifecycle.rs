@@ -23,8 +23,10 @@ use crate::{
 /// A move that PostgreSQL aborted as a deadlock or serialization failure ran no part of itself;
 /// it is tried again this many times in all.
 const MAX_ATTEMPTS: usize = 3;
-/// Expired orders cancelled per transaction by the sweep.
+/// Expired orders read per query by the sweep.
 const EXPIRY_BATCH: i64 = 50;
+/// Orders one sweep may leave behind (gateway down, paid meanwhile) before it stops.
+const MAX_PASSED: usize = 500;
 /// The longest `reason` kept in the history.
 const MAX_REASON_CHARS: usize = 500;
 /// The history's reason for an expired order, and its mail's.
@@ -59,20 +61,35 @@ impl OrderService {
         // The mail's link carries a guest's token: load its key before the transaction.
         self.token_key().await?;
         let mut attempt = 0;
-        let moved = loop {
+        let (moved, refund) = loop {
             attempt += 1;
             let mut tx = self.db.begin().await?;
             let now = self.clock.now_ms();
             let result = self.apply(&mut tx, &order, &actor, to, history_reason.as_deref(), reason.clone(), now).await;
             let result = match result {
-                Ok(true) => tx.commit().await.map(|()| true).map_err(OrderError::from),
-                other => other,
+                Ok(true) => {
+                    // A paid gateway order is owed its money: the refund is written with the
+                    // cancellation and sent once it has committed.
+                    let refund = match to {
+                        OrderStatus::Cancelled => self.refund_on_cancel(&mut tx, &order, &actor, now).await,
+                        _ => Ok(None),
+                    };
+                    match refund {
+                        Ok(refund) => tx.commit().await.map(|()| (true, refund)).map_err(OrderError::from),
+                        Err(e) => Err(e),
+                    }
+                }
+                Ok(false) => Ok((false, None)),
+                Err(e) => Err(e),
             };
             match result {
                 Err(OrderError::Db(e)) if is_transient(&e) && attempt < MAX_ATTEMPTS => continue,
                 other => break other?,
             }
         };
+        if let Some(refund) = refund {
+            self.run_refund(&refund).await;
+        }
         if !moved {
             // Another request moved it first: answer from where it is now.
             let now = store::orders::order(self.db.pool(), id).await?.map_or(order.status, |o| o.status);
@@ -101,36 +118,57 @@ impl OrderService {
     /// as `system`, restocking each once. Returns how many it cancelled.
     ///
     /// Checkout set `expires_at` only for providers whose unpaid orders expire, and the shopper
-    /// was shown it, so the sweep keeps that promise without asking the provider again.
+    /// was shown it. An order with gateway sessions is first checked at its gateway (no
+    /// transaction open): one that was paid is settled instead, and one whose gateway cannot say
+    /// is left for the next sweep. Each cancellation is its own guarded move, so instances
+    /// sweeping at once, and payments settling at once, never both act on one order.
     #[tracing::instrument(skip_all)]
     pub async fn expire_unpaid(&self) -> Result<u64, OrderError> {
         self.token_key().await?;
         let actor = Actor::System.label(false);
         let mut expired = 0;
+        let mut passed: Vec<String> = Vec::new();
         loop {
             let now = self.clock.now_ms();
-            let mut tx = self.db.begin().await?;
-            let ids = store::lifecycle::expired_unpaid(&mut tx, now, EXPIRY_BATCH).await?;
-            let mut moved = 0;
-            for id in &ids {
-                let Some(order) = store::orders::order(&mut *tx, id).await? else { continue };
-                let mail_reason = Some(TIMED_OUT.to_owned());
-                if self
-                    .apply(&mut tx, &order, &actor, OrderStatus::Cancelled, Some(TIMED_OUT), mail_reason, now)
-                    .await?
-                {
-                    moved += 1;
-                }
-            }
-            tx.commit().await?;
-            if moved > 0 {
-                self.products.stock_changed();
-                self.history_changes.bump();
-            }
-            expired += moved;
-            // A short batch was the last; a batch that moved nothing would only repeat itself.
-            if i64::try_from(ids.len()).unwrap_or(i64::MAX) < EXPIRY_BATCH || moved == 0 {
+            let ids = store::lifecycle::expired_unpaid(self.db.pool(), now, EXPIRY_BATCH, &passed).await?;
+            // `passed` grows only while gateways cannot answer; a sweep stops before its list does.
+            if ids.is_empty() || passed.len() >= MAX_PASSED {
                 return Ok(expired);
+            }
+            for id in ids {
+                // Read after the selection: another request may have moved it meanwhile, and the
+                // move below is guarded on the status read here.
+                let order = store::orders::order(self.db.pool(), &id).await?;
+                let Some(order) = order.filter(|o| o.status == OrderStatus::PendingPayment) else {
+                    passed.push(id);
+                    continue;
+                };
+                match self.paid_at_gateway(&order).await {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        passed.push(id);
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::warn!(order = id, error = %error, "gateway status unknown; the order expires later");
+                        passed.push(id);
+                        continue;
+                    }
+                }
+                let now = self.clock.now_ms();
+                let mut tx = self.db.begin().await?;
+                let mail_reason = Some(TIMED_OUT.to_owned());
+                let moved = self
+                    .apply(&mut tx, &order, &actor, OrderStatus::Cancelled, Some(TIMED_OUT), mail_reason, now)
+                    .await?;
+                tx.commit().await?;
+                if moved {
+                    expired += 1;
+                    self.products.stock_changed();
+                    self.history_changes.bump();
+                } else {
+                    passed.push(id);
+                }
             }
         }
     }
@@ -138,7 +176,7 @@ impl OrderService {
     /// The move inside the caller's transaction. False when the order was no longer in its
     /// status (another request moved it): then nothing else happened.
     #[expect(clippy::too_many_arguments, reason = "one move's facts, each used once")]
-    async fn apply(
+    pub(super) async fn apply(
         &self,
         tx: &mut Tx,
         order: &Order,
@@ -148,8 +186,12 @@ impl OrderService {
         mail_reason: Option<String>,
         now: i64,
     ) -> Result<bool, OrderError> {
-        if !store::lifecycle::move_status(tx, &order.id, order.status, to, now).await? {
+        // A move to where the order is would pass the guard and act twice (restock, mail).
+        if order.status == to || !store::lifecycle::move_status(tx, &order.id, order.status, to, now).await? {
             return Ok(false);
+        }
+        if to == OrderStatus::Paid {
+            crate::payments::store::mark_captured(tx, &order.id, now).await?;
         }
         if to == OrderStatus::Cancelled {
             let mut items = store::orders::items(&mut **tx, &order.id).await?;
@@ -188,18 +230,12 @@ impl OrderService {
 
     /// What the order's provider allows; a provider no longer configured allows neither.
     fn rules(&self, provider: &str) -> ProviderRules {
-        self.providers.get(provider).map_or(
-            ProviderRules { staff_confirms_payment: false, unpaid_orders_expire: false },
-            |p| ProviderRules {
-                staff_confirms_payment: p.staff_confirms_payment(),
-                unpaid_orders_expire: p.unpaid_orders_expire(),
-            },
-        )
+        self.gateways.rules(provider)
     }
 
-    /// Cancelling a paid order owes the shopper the money. Refunds through a gateway belong to
-    /// the payments work; until then the history says who must act, and no refund is recorded
-    /// that did not happen.
+    /// Cancelling a paid order owes the shopper the money: a gateway refunds it (see
+    /// `refunds::refund_on_cancel`); for manual payments the history says staff must, and no
+    /// refund is recorded that did not happen.
     fn with_refund_note(&self, order: &Order, to: OrderStatus, reason: Option<String>) -> Option<String> {
         if to != OrderStatus::Cancelled || order.paid_at.is_none() {
             return reason;
@@ -208,7 +244,7 @@ impl OrderService {
         let note = if self.rules(&order.payment_provider).staff_confirms_payment {
             format!("refund due: {due} {} to be refunded by staff by hand (manual payment)", order.currency)
         } else {
-            format!("refund due: {due} {} through {}", order.currency, order.payment_provider)
+            format!("refund of {due} {} through {}", order.currency, order.payment_provider)
         };
         Some(match reason {
             Some(reason) => format!("{reason}; {note}"),

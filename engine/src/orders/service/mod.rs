@@ -6,6 +6,8 @@ pub mod checkout;
 mod idempotency;
 pub mod lifecycle;
 mod mail;
+pub mod payment;
+pub mod refunds;
 
 use std::sync::Arc;
 
@@ -25,7 +27,7 @@ use crate::{
     config::{OrdersConfig, StoreConfig},
     db::Db,
     ids::is_id,
-    payments::PaymentProviders,
+    payments::PaymentGateways,
     pricing::{
         PricingService,
         cart_builder::CartBuilder,
@@ -51,7 +53,7 @@ pub struct OrderService {
     pub(super) products: Arc<ProductService>,
     pub(super) builder: Arc<CartBuilder>,
     pub(super) pricing: Arc<PricingService>,
-    pub(super) providers: PaymentProviders,
+    pub(super) gateways: PaymentGateways,
     pub(super) history_changes: HistoryChanges,
     pub(super) config: OrdersConfig,
     pub(super) store_config: StoreConfig,
@@ -67,7 +69,7 @@ pub struct OrderDeps {
     pub products: Arc<ProductService>,
     pub builder: Arc<CartBuilder>,
     pub pricing: Arc<PricingService>,
-    pub providers: PaymentProviders,
+    pub gateways: PaymentGateways,
     /// Bumped after every commit that changes paid-order counts or coupon redemptions, so carts
     /// priced from the old history are not served from memory.
     pub history_changes: HistoryChanges,
@@ -77,18 +79,8 @@ pub struct OrderDeps {
 
 impl OrderService {
     pub fn new(deps: OrderDeps) -> Self {
-        let OrderDeps {
-            db,
-            clock,
-            carts,
-            products,
-            builder,
-            pricing,
-            providers,
-            history_changes,
-            config,
-            store_config,
-        } = deps;
+        let OrderDeps { db, clock, carts, products, builder, pricing, gateways, history_changes, config, store_config } =
+            deps;
         Self {
             db,
             clock,
@@ -96,7 +88,7 @@ impl OrderService {
             products,
             builder,
             pricing,
-            providers,
+            gateways,
             history_changes,
             config,
             store_config,
@@ -194,7 +186,13 @@ impl OrderService {
     pub(super) async fn record_of(&self, order: Order) -> Result<OrderRecord, OrderError> {
         let items = store::orders::items(self.db.pool(), &order.id).await?;
         let history = store::orders::history(self.db.pool(), &order.id).await?;
-        Ok(OrderRecord { order, items, history })
+        let payment = crate::payments::store::payment(self.db.pool(), &order.id).await?;
+        let refunds = crate::payments::store::refunds_of(self.db.pool(), &[&order.id])
+            .await?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        Ok(OrderRecord { order, items, history, payment, refunds })
     }
 
     /// Records of a list page: items and histories in one query each, whatever the page size.
@@ -202,6 +200,8 @@ impl OrderService {
         let ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
         let mut items = store::orders::items_of(self.db.pool(), &ids).await?;
         let mut history = store::orders::histories_of(self.db.pool(), &ids).await?;
+        let mut payments = crate::payments::store::payments_of(self.db.pool(), &ids).await?;
+        let mut refunds = crate::payments::store::refunds_of(self.db.pool(), &ids).await?;
         Ok(orders
             .into_iter()
             .map(|order| {
@@ -211,10 +211,16 @@ impl OrderService {
                 let (changes, rest): (Vec<_>, Vec<_>) =
                     std::mem::take(&mut history).into_iter().partition(|(id, _)| *id == order.id);
                 history = rest;
+                let payment = payments.iter().position(|p| p.order_id == order.id).map(|at| payments.swap_remove(at));
+                let (its_refunds, rest): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut refunds).into_iter().partition(|(id, _)| *id == order.id);
+                refunds = rest;
                 OrderRecord {
                     order,
                     items: mine.into_iter().map(|(_, item)| item).collect(),
                     history: changes.into_iter().map(|(_, change)| change).collect(),
+                    payment,
+                    refunds: its_refunds.into_iter().map(|(_, refund)| refund).collect(),
                 }
             })
             .collect())

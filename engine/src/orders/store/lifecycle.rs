@@ -38,6 +38,8 @@ pub async fn list(
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {ORDER_COLUMNS} FROM orders WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR email = $2) \
          AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at < $4) AND ($5 IS NULL OR id < $5) \
+         AND ($7 IS NULL OR (CASE WHEN EXISTS (SELECT 1 FROM payments p WHERE p.order_id = orders.id \
+         AND p.review IS NOT NULL) THEN 1 ELSE 0 END) = $7) \
          ORDER BY id DESC LIMIT $6"
     )))
     .bind(filter.status.map(OrderStatus::as_str))
@@ -46,22 +48,29 @@ pub async fn list(
     .bind(filter.created_to)
     .bind(before_id)
     .bind(limit)
+    .bind(filter.payment_review.map(i64::from))
     .fetch_all(ex)
     .await
 }
 
-/// Unpaid orders whose payment time ran out, oldest deadline first. On PostgreSQL the rows stay
-/// locked for the caller's transaction and rows another instance holds are skipped (`SKIP
-/// LOCKED`), so instances sweeping at once split the work instead of queueing on it. SQLite
-/// needs no row locks: `Db::begin` already holds the only write lock.
-pub async fn expired_unpaid(tx: &mut Tx, now: i64, limit: i64) -> sqlx::Result<Vec<String>> {
-    let lock = if tx.backend_name() == "PostgreSQL" { " FOR UPDATE SKIP LOCKED" } else { "" };
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at IS NOT NULL AND expires_at < $1 \
-         ORDER BY expires_at, id LIMIT $2{lock}"
+/// Unpaid orders whose payment time ran out, oldest deadline first, leaving out `passed` (those
+/// this sweep already looked at and left). No lock: each cancellation is a guarded move.
+pub async fn expired_unpaid(
+    ex: impl Executor<'_, Database = Any>,
+    now: i64,
+    limit: i64,
+    passed: &[String],
+) -> sqlx::Result<Vec<String>> {
+    let skip: Vec<String> = (0..passed.len()).map(|i| format!("${}", i + 3)).collect();
+    let skip = if skip.is_empty() { String::new() } else { format!(" AND id NOT IN ({})", skip.join(", ")) };
+    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at IS NOT NULL AND expires_at < $1{skip} \
+         ORDER BY expires_at, id LIMIT $2"
     )))
     .bind(now)
-    .bind(limit)
-    .fetch_all(&mut **tx)
-    .await
+    .bind(limit);
+    for id in passed {
+        query = query.bind(id.as_str());
+    }
+    query.fetch_all(ex).await
 }

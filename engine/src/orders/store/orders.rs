@@ -181,7 +181,7 @@ pub async fn histories_of(
 
 /// `SELECT order_id, <columns_from> WHERE order_id IN (…) ORDER BY order_id, <order_by>`: one
 /// statement for a whole page of orders, each row with the order it belongs to.
-async fn rows_of_orders<T>(
+pub(crate) async fn rows_of_orders<T>(
     ex: impl Executor<'_, Database = Any>,
     columns_from: &str,
     order_by: &str,
