@@ -46,6 +46,10 @@ const CLAIM_LEASE_MS: i64 = 120_000;
 /// A capture that timed out is tried this many times in all (the gateway's "already captured"
 /// makes a repeat harmless).
 const CAPTURE_ATTEMPTS: u32 = 3;
+/// How long a verify waits for another request's capture of the same payment: `SETTLE_WAIT_STEPS`
+/// reads, `SETTLE_WAIT_STEP` apart (about as long as three capture attempts take).
+const SETTLE_WAIT_STEPS: u32 = 100;
+const SETTLE_WAIT_STEP: Duration = Duration::from_millis(100);
 /// How long a stored webhook event is held by the instance processing it.
 const EVENT_LEASE_MS: i64 = 60_000;
 /// After a failed processing attempt (gateway down), an event is due again after this.
@@ -260,6 +264,8 @@ impl OrderService {
                     self.keep_event(&gateway, "verify", Some(&order.id), &StoredPayment::from(&status), None).await?;
                     return match self.settle(&gateway, &order.id, &status).await? {
                         Settled::Review(why) => Err(OrderError::PaymentVerificationFailed(why)),
+                        // A webhook for this payment holds the capture: answer once it is done.
+                        Settled::InProgress => self.when_settled(id).await,
                         _ => self.get_any(id).await,
                     };
                 }
@@ -271,6 +277,19 @@ impl OrderService {
         }
         tracing::warn!(order = id, why = %refused, "a checkout result did not verify");
         Err(OrderError::PaymentVerificationFailed(refused))
+    }
+
+    /// The order once the request holding its capture has finished (or after the bound, as it
+    /// stands), so a verify that lost the race to a webhook still answers the paid order.
+    async fn when_settled(&self, id: &str) -> Result<OrderRecord, OrderError> {
+        for _ in 0..SETTLE_WAIT_STEPS {
+            let payment = payments::store::payment(self.db.pool(), id).await?;
+            if payment.is_none_or(|p| p.state != PaymentState::Capturing) {
+                break;
+            }
+            tokio::time::sleep(SETTLE_WAIT_STEP).await;
+        }
+        self.get_any(id).await
     }
 
     /// Settles a payment the gateway reported (verified result, webhook, status check) for
