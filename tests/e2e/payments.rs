@@ -722,3 +722,47 @@ async fn a_second_payment_for_a_paid_order_is_refunded_once() {
     assert_eq!(fake.payment(&second.razorpay_payment_id).expect("payment")["amount_refunded"], 50_000);
     assert_eq!(fake.calls(REFUND), 1, "refunded once");
 }
+
+/// Guards API.md's last row: refunds reaching the total of a `delivered` order move it to
+/// `refunded` (its stock stays sold); manual payments, recorded by staff.
+#[tokio::test]
+async fn refunds_reaching_the_total_of_a_delivered_order_make_it_refunded() {
+    let fake = FakeRazorpay::start(FakeConfig::default()).await;
+    let (app, staff, variant) = shop(&fake, "automatic").await;
+    let (placed, _) = guest_checkout(&app, &variant, 1, "manual").await;
+    let order = id(&placed);
+    for to in ["paid", "processing", "shipped", "delivered"] {
+        let moved =
+            app.post(&format!("/api/v1/admin/orders/{order}/transitions"), Some(&staff), json!({"to": to})).await;
+        assert_eq!(moved.status, 200, "{}", moved.text);
+    }
+    let refunded = refund(&app, &staff, &order, "returned", json!({"reason": "returned after delivery"})).await;
+    assert_eq!(refunded.status, 201, "{}", refunded.text);
+    assert_eq!(refunded.body["order"]["status"], "refunded");
+    assert_eq!(stock(&app, &variant).await, 99, "a delivered order's stock is not returned");
+    let again = refund(&app, &staff, &order, "again", json!({"amount": 1})).await;
+    again.assert_problem(409, "illegal_transition");
+}
+
+/// Guards refund webhooks: a refund the gateway later reports failed is marked `failed`, its
+/// amount is no longer counted as refunded, and the order is flagged for review.
+#[tokio::test]
+async fn a_refund_the_gateway_reports_failed_is_released_and_flagged() {
+    let fake = FakeRazorpay::start(FakeConfig::default()).await;
+    let (app, staff, variant) = shop(&fake, "automatic").await;
+    let (placed, token) = guest_checkout(&app, &variant, 1, "razorpay").await;
+    let order = id(&placed);
+    let paid = fake.pay(&gateway_order(&placed), PayMethod::Card);
+    assert_eq!(verify(&app, &order, &token, &paid).await.status, 200);
+    let made = refund(&app, &staff, &order, "part", json!({"amount": 20_000})).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let gateway_refund = made.body["refund"]["gateway_refund_id"].as_str().expect("gateway refund id").to_owned();
+    let failed = fake.webhook("refund.failed", &gateway_refund);
+    assert_eq!(deliver(&app, &failed).await.status, 200);
+    settle_events(&app).await;
+    let read = order_of(&app, &order, &token).await;
+    assert_eq!(read["payment"]["refunds"][0]["state"], "failed", "{read}");
+    assert_eq!(read["payment"]["refunded_total"], 0);
+    assert!(read["payment"]["review"].as_str().is_some_and(|r| r.contains("failed")), "{read}");
+    assert_eq!(read["status"], "paid");
+}

@@ -420,11 +420,12 @@ pub async fn refund_retry_at(
 }
 
 /// The refund failed for good. True when this call moved it (so the caller releases its
-/// reservation once).
+/// reservation once). A refund the gateway had reported processed may still be reported failed
+/// by its signed webhook, which has the last word.
 pub async fn refund_failed(tx: &mut Tx, id: &str, error: &str, now: i64) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE refunds SET state = 'failed', last_error = $1, lease_until = NULL, updated_at = $2 \
-         WHERE id = $3 AND state IN ('pending', 'processing')",
+         WHERE id = $3 AND state IN ('pending', 'processing', 'processed')",
     )
     .bind(error)
     .bind(now)
