@@ -312,6 +312,34 @@ async fn the_manual_journey_is_paid_and_refunded_by_staff() {
     assert_eq!(fake.calls("*"), 0, "manual payments never call a gateway");
 }
 
+/// Opens a gateway order for `amount` at the fake, straight through its API, and records it as
+/// another session of `order`: what two sessions opened at once (or one for another amount)
+/// leave behind. Its id.
+async fn extra_session(app: &TestApp, fake: &FakeRazorpay, order: &str, amount: i64) -> String {
+    let created: Value = app
+        .client
+        .post(format!("{}/v1/orders", fake.base_url()))
+        .basic_auth(FakeConfig::default().key_id, Some(FakeConfig::default().key_secret))
+        .json(&json!({"amount": amount, "currency": "INR", "receipt": "extra", "notes": {"order_id": order}}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let gateway_order = created["id"].as_str().expect("id").to_owned();
+    sqlx::query(
+        "INSERT INTO payment_sessions (provider, gateway_order_id, order_id, client_payload, created_at) \
+         VALUES ('razorpay', $1, $2, '{}', 1)",
+    )
+    .bind(&gateway_order)
+    .bind(order)
+    .execute(app.state.db.pool())
+    .await
+    .expect("another session");
+    gateway_order
+}
+
 /// Guards webhook intake: a bad signature is 401 and keeps nothing; an unknown provider is 404;
 /// an event type the shop does not use and an event for no order of ours are acknowledged.
 #[tokio::test]
@@ -498,27 +526,7 @@ async fn a_payment_of_the_wrong_amount_is_flagged_never_paid() {
     let (app, staff, variant) = shop(&fake, "automatic").await;
     let (placed, token) = guest_checkout(&app, &variant, 1, "razorpay").await;
     let order = id(&placed);
-    let cheaper = app
-        .client
-        .post(format!("{}/v1/orders", fake.base_url()))
-        .basic_auth(FakeConfig::default().key_id, Some(FakeConfig::default().key_secret))
-        .json(&json!({"amount": 100, "currency": "INR", "receipt": "x"}))
-        .send()
-        .await
-        .expect("sent")
-        .json::<Value>()
-        .await
-        .expect("json");
-    let cheap_order = cheaper["id"].as_str().expect("id").to_owned();
-    sqlx::query(
-        "INSERT INTO payment_sessions (provider, gateway_order_id, order_id, client_payload, created_at) \
-         VALUES ('razorpay', $1, $2, '{}', 1)",
-    )
-    .bind(&cheap_order)
-    .bind(&order)
-    .execute(app.state.db.pool())
-    .await
-    .expect("a session for another amount");
+    let cheap_order = extra_session(&app, &fake, &order, 100).await;
     let paid = fake.pay(&cheap_order, PayMethod::Card);
     let captured = fake.webhook("payment.captured", &paid.razorpay_payment_id);
     assert_eq!(deliver(&app, &captured).await.status, 200);
@@ -682,29 +690,7 @@ async fn a_second_payment_for_a_paid_order_is_refunded_once() {
     let first = fake.pay(&gateway_order(&placed), PayMethod::Card);
     assert_eq!(verify(&app, &order, &token, &first).await.status, 200);
     // A second gateway order for the same order (two tabs asking for a session at once).
-    let second_order = app
-        .client
-        .post(format!("{}/v1/orders", fake.base_url()))
-        .basic_auth(FakeConfig::default().key_id, Some(FakeConfig::default().key_secret))
-        .json(&json!({"amount": 50_000, "currency": "INR", "receipt": "1001", "notes": {"order_id": order}}))
-        .send()
-        .await
-        .expect("sent")
-        .json::<Value>()
-        .await
-        .expect("json")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    sqlx::query(
-        "INSERT INTO payment_sessions (provider, gateway_order_id, order_id, client_payload, created_at) \
-         VALUES ('razorpay', $1, $2, '{}', 2)",
-    )
-    .bind(&second_order)
-    .bind(&order)
-    .execute(app.state.db.pool())
-    .await
-    .expect("a second session");
+    let second_order = extra_session(&app, &fake, &order, 50_000).await;
     let second = fake.pay(&second_order, PayMethod::Upi);
     let captured = fake.webhook("payment.captured", &second.razorpay_payment_id);
     for _ in 0..2 {

@@ -11,22 +11,15 @@ use poem_openapi::{
 use sha2::{Digest, Sha256};
 
 use super::{
-    checkout::{canonical, idempotency_key},
+    checkout::{canonical, idempotency_key, replayed, stored_refusal},
     dto::{OrderView, RefundView, refund_view},
     storefront::OrderPage,
 };
 use crate::{
     accounts::{AccountService, Caller, model::normalise_email},
-    http::{
-        pagination,
-        problem::{ApiError, Problem},
-        raw_json::RawJson,
-        replay::mark_replayed,
-        security::BearerAuth,
-        text::Text,
-    },
+    http::{pagination, problem::ApiError, raw_json::RawJson, security::BearerAuth, text::Text},
     orders::{
-        OrderError, OrderService,
+        OrderService,
         model::{Actor, OrderFilter, OrderStatus},
         service::refunds::{RefundOutcome, RefundReply, RefundRequestBody},
     },
@@ -252,28 +245,12 @@ impl AdminOrdersApi {
                 &request_hash,
                 request,
                 |outcome| refund_json(outcome).to_string(),
-                |error| {
-                    let error = ApiError::from(error);
-                    let problem = error.problem();
-                    let stored = (problem.status < 500 && problem.code != "validation_failed")
-                        .then(|| (problem.status, problem.to_json().unwrap_or_default().to_string()));
-                    (stored, error)
-                },
+                stored_refusal,
             )
             .await?;
         match reply {
             RefundReply::Made(outcome) => Ok(RefundResponse::Created(RawJson::new(refund_json(&outcome)))),
-            RefundReply::Replay { status, body } => {
-                mark_replayed();
-                let value: serde_json::Value = serde_json::from_str(&body)
-                    .map_err(|e| ApiError::from(OrderError::Db(sqlx::Error::Decode(Box::new(e)))))?;
-                if status == 201 {
-                    return Ok(RefundResponse::Created(RawJson::new(value)));
-                }
-                let problem = <Problem as poem_openapi::types::ParseFromJSON>::parse_from_json(Some(value))
-                    .map_err(|e| ApiError::from(OrderError::Db(sqlx::Error::Protocol(e.into_message()))))?;
-                Err(ApiError::from_problem(problem, 1))
-            }
+            RefundReply::Replay { status, body } => Ok(RefundResponse::Created(RawJson::new(replayed(status, &body)?))),
         }
     }
 }

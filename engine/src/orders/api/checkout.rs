@@ -135,6 +135,30 @@ pub(super) fn canonical(value: &serde_json::Value) -> String {
     }
 }
 
+/// A refusal and what the idempotency record keeps of it: answers of the business logic (4xx
+/// but validation) are stored and replayed; validation and 5xx are not, so a retry runs again.
+pub(super) fn stored_refusal(error: OrderError) -> (Option<(u16, String)>, ApiError) {
+    let error = ApiError::from(error);
+    let problem = error.problem();
+    let stored = (problem.status < 500 && problem.code != "validation_failed")
+        .then(|| (problem.status, problem.to_json().unwrap_or_default().to_string()));
+    (stored, error)
+}
+
+/// A stored answer, replayed with `Idempotent-Replayed: true`: the 201's JSON, or the stored
+/// refusal as the error.
+pub(super) fn replayed(status: u16, body: &str) -> Result<serde_json::Value, ApiError> {
+    mark_replayed();
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| ApiError::from(OrderError::Db(sqlx::Error::Decode(Box::new(e)))))?;
+    if status == 201 {
+        return Ok(value);
+    }
+    let problem = <Problem as poem_openapi::types::ParseFromJSON>::parse_from_json(Some(value))
+        .map_err(|e| ApiError::from(OrderError::Db(sqlx::Error::Protocol(e.into_message()))))?;
+    Err(ApiError::from_problem(problem, 1))
+}
+
 /// Checks the `Idempotency-Key` header (API.md: required, 1–255 printable characters).
 pub(super) fn idempotency_key(raw: Option<String>) -> Result<String, ApiError> {
     let Some(key) = raw.filter(|k| !k.trim().is_empty()) else {
@@ -194,15 +218,7 @@ impl CheckoutApi {
                 &request_hash,
                 request,
                 |outcome| checkout_json(outcome, false).to_string(),
-                |error| {
-                    let error = ApiError::from(error);
-                    let problem = error.problem();
-                    // Stored: answers of the business logic (4xx but validation); not stored:
-                    // validation and 5xx, so a retry runs again.
-                    let stored = (problem.status < 500 && problem.code != "validation_failed")
-                        .then(|| (problem.status, problem.to_json().unwrap_or_default().to_string()));
-                    (stored, error)
-                },
+                stored_refusal,
             )
             .await?;
         match reply {
@@ -210,19 +226,12 @@ impl CheckoutApi {
                 Ok(CheckoutResponse::Created(RawJson::new(checkout_json(&outcome, true))))
             }
             CheckoutReply::Replay { status, body, guest_order } => {
-                mark_replayed();
-                let mut value: serde_json::Value = serde_json::from_str(&body)
-                    .map_err(|e| ApiError::from(OrderError::Db(sqlx::Error::Decode(Box::new(e)))))?;
-                if status == 201 {
-                    if let (Some(order_id), Some(object)) = (guest_order, value.as_object_mut()) {
-                        let token = self.orders.order_token(&order_id).await?;
-                        object.insert("order_token".to_owned(), serde_json::Value::String(token));
-                    }
-                    return Ok(CheckoutResponse::Created(RawJson::new(value)));
+                let mut value = replayed(status, &body)?;
+                if let (Some(order_id), Some(object)) = (guest_order, value.as_object_mut()) {
+                    let token = self.orders.order_token(&order_id).await?;
+                    object.insert("order_token".to_owned(), serde_json::Value::String(token));
                 }
-                let problem = <Problem as poem_openapi::types::ParseFromJSON>::parse_from_json(Some(value))
-                    .map_err(|e| ApiError::from(OrderError::Db(sqlx::Error::Protocol(e.into_message()))))?;
-                Err(ApiError::from_problem(problem, 1))
+                Ok(CheckoutResponse::Created(RawJson::new(value)))
             }
         }
     }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use commerce_pipeline::{AppliedAdjustment, PricedCart, ShippingAddress};
 
-use super::{OrderService, idempotency::Claim};
+use super::{OrderService, idempotency::Reply};
 use crate::{
     carts::{
         self,
@@ -132,47 +132,24 @@ impl OrderService {
         render: impl Fn(&CheckoutOutcome) -> String,
         refuse: impl Fn(OrderError) -> (Option<(u16, String)>, E),
     ) -> Result<CheckoutReply, E> {
-        let unstored = |error: OrderError| refuse(error).1;
-        let cart = self.carts.checkout_cart(who, &request.cart_id).await.map_err(|e| unstored(e.into()))?;
+        let cart = self.carts.checkout_cart(who, &request.cart_id).await.map_err(|e| refuse(e.into()).1)?;
         // Scoped to the caller: the customer, or the guest's cart.
         let scope = match &cart.customer_id {
             Some(customer) => format!("checkout:{customer}"),
             None => format!("checkout:{}", cart.id),
         };
-        let claim = self.claim(&scope, key, request_hash).await.map_err(unstored)?;
-        let resume = match claim {
-            Claim::Replay { status, body, order_id } => {
-                let guest_order = order_id.filter(|_| cart.customer_id.is_none());
-                return Ok(CheckoutReply::Replay { status, body, guest_order });
-            }
-            Claim::Run { resume_order } => resume_order,
-        };
-        let result = match resume {
+        let run = async |resume: Option<String>| match resume {
             // The first request committed its order and died before answering.
-            Some(order_id) => match self.get_any(&order_id).await {
-                Ok(record) => self.after_commit(record).await,
-                Err(error) => Err(error),
-            },
+            Some(order_id) => self.after_commit(self.get_any(&order_id).await?).await,
             None => self.place(&cart, &scope, key, request).await,
         };
-        match result {
-            Ok(outcome) => {
-                let body = render(&outcome);
-                self.finish(&scope, key, 201, &body).await.map_err(unstored)?;
-                Ok(CheckoutReply::Placed(Box::new(outcome)))
+        Ok(match self.once(&scope, key, request_hash, run, render, refuse).await? {
+            Reply::Fresh(outcome) => CheckoutReply::Placed(Box::new(outcome)),
+            Reply::Replay { status, body, order_id } => {
+                let guest_order = order_id.filter(|_| cart.customer_id.is_none());
+                CheckoutReply::Replay { status, body, guest_order }
             }
-            Err(error) => {
-                let (stored, error) = refuse(error);
-                let kept = match stored {
-                    Some((status, body)) => self.finish(&scope, key, status, &body).await,
-                    None => self.abandon(&scope, key).await,
-                };
-                if let Err(e) = kept {
-                    tracing::error!(error = %e, "could not record the idempotent answer");
-                }
-                Err(error)
-            }
-        }
+        })
     }
 
     async fn place(

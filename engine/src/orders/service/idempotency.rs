@@ -10,8 +10,16 @@ const LEASE_MS: i64 = 60_000;
 /// How long a record is kept.
 const KEEP_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// How an idempotent request was answered.
+pub enum Reply<T> {
+    /// This request ran (or resumed) and its answer is stored.
+    Fresh(T),
+    /// The stored answer of the first request with the key.
+    Replay { status: u16, body: String, order_id: Option<String> },
+}
+
 /// What a claim found.
-pub enum Claim {
+enum Claim {
     /// Run the request (`resume_order`: the first run committed this order but never answered).
     Run { resume_order: Option<String> },
     /// The stored answer of the first run.
@@ -22,7 +30,7 @@ impl OrderService {
     /// Claims the key, or finds what the first request with it left. No transaction: every
     /// step is one atomic, guarded statement (a new request's claim is a single upsert, one
     /// round trip), and a record that changes between the steps is caught by the guards.
-    pub(super) async fn claim(&self, scope: &str, key: &str, request_hash: &str) -> Result<Claim, OrderError> {
+    async fn claim(&self, scope: &str, key: &str, request_hash: &str) -> Result<Claim, OrderError> {
         let now = self.clock.now_ms();
         {
             let write = self.db.autocommit().await;
@@ -54,12 +62,50 @@ impl OrderService {
         Err(OrderError::IdempotencyInProgress)
     }
 
-    pub(super) async fn finish(&self, scope: &str, key: &str, status: u16, body: &str) -> Result<(), OrderError> {
+    /// Runs `run` once per `(scope, key)`: claims the key, replays what the first request
+    /// stored, or runs (`run` gets the order a first run committed but never answered, if any)
+    /// and stores `render` of its success (status 201) or, for a refusal, what `refuse` says is
+    /// stored (API.md: business refusals yes; validation and 5xx no, so a retry runs again).
+    pub(super) async fn once<T, E>(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        run: impl AsyncFnOnce(Option<String>) -> Result<T, OrderError>,
+        render: impl Fn(&T) -> String,
+        refuse: impl Fn(OrderError) -> (Option<(u16, String)>, E),
+    ) -> Result<Reply<T>, E> {
+        let unstored = |error: OrderError| refuse(error).1;
+        let resume = match self.claim(scope, key, request_hash).await.map_err(unstored)? {
+            Claim::Replay { status, body, order_id } => return Ok(Reply::Replay { status, body, order_id }),
+            Claim::Run { resume_order } => resume_order,
+        };
+        match run(resume).await {
+            Ok(done) => {
+                let body = render(&done);
+                self.finish(scope, key, 201, &body).await.map_err(unstored)?;
+                Ok(Reply::Fresh(done))
+            }
+            Err(error) => {
+                let (stored, error) = refuse(error);
+                let kept = match stored {
+                    Some((status, body)) => self.finish(scope, key, status, &body).await,
+                    None => self.abandon(scope, key).await,
+                };
+                if let Err(e) = kept {
+                    tracing::error!(error = %e, "could not record the idempotent answer");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn finish(&self, scope: &str, key: &str, status: u16, body: &str) -> Result<(), OrderError> {
         let write = self.db.autocommit().await;
         Ok(store::complete(write.pool(), scope, key, status, body).await?)
     }
 
-    pub(super) async fn abandon(&self, scope: &str, key: &str) -> Result<(), OrderError> {
+    async fn abandon(&self, scope: &str, key: &str) -> Result<(), OrderError> {
         let write = self.db.autocommit().await;
         Ok(store::release(write.pool(), scope, key).await?)
     }

@@ -12,7 +12,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{OrderService, idempotency::Claim};
+use super::{OrderService, idempotency::Reply};
 use crate::{
     db::Tx,
     ids::{is_id, new_id},
@@ -78,33 +78,16 @@ impl OrderService {
         render: impl Fn(&RefundOutcome) -> String,
         refuse: impl Fn(OrderError) -> (Option<(u16, String)>, E),
     ) -> Result<RefundReply, E> {
-        let unstored = |error: OrderError| refuse(error).1;
         if !is_id(order_id, "ord") {
-            return Err(unstored(OrderError::NotFound));
+            return Err(refuse(OrderError::NotFound).1);
         }
         let scope = format!("refund:{staff}:{order_id}");
-        match self.claim(&scope, key, request_hash).await.map_err(unstored)? {
-            Claim::Replay { status, body, .. } => return Ok(RefundReply::Replay { status, body }),
-            Claim::Run { .. } => {}
-        }
-        match self.make_refund(staff, order_id, &gateway_refund_key(&format!("{scope}:{key}")), request).await {
-            Ok(outcome) => {
-                let body = render(&outcome);
-                self.finish(&scope, key, 201, &body).await.map_err(unstored)?;
-                Ok(RefundReply::Made(Box::new(outcome)))
-            }
-            Err(error) => {
-                let (stored, error) = refuse(error);
-                let kept = match stored {
-                    Some((status, body)) => self.finish(&scope, key, status, &body).await,
-                    None => self.abandon(&scope, key).await,
-                };
-                if let Err(e) = kept {
-                    tracing::error!(error = %e, "could not record the idempotent answer");
-                }
-                Err(error)
-            }
-        }
+        let gateway_key = gateway_refund_key(&format!("{scope}:{key}"));
+        let run = async |_| self.make_refund(staff, order_id, &gateway_key, request).await;
+        Ok(match self.once(&scope, key, request_hash, run, render, refuse).await? {
+            Reply::Fresh(outcome) => RefundReply::Made(Box::new(outcome)),
+            Reply::Replay { status, body, .. } => RefundReply::Replay { status, body },
+        })
     }
 
     #[tracing::instrument(skip_all, fields(order = order_id))]
