@@ -58,6 +58,8 @@ pub struct Engine {
     child: Child,
     stdin: Option<ChildStdin>,
     base_url: String,
+    /// What the engine connects to, for suites that check what it stored.
+    database_url: String,
     /// The PostgreSQL database created for this engine, dropped once it has stopped.
     postgres: Option<PgDatabase>,
     // Holds the SQLite database and mail directory until the engine is gone.
@@ -120,12 +122,24 @@ impl Engine {
         let port = tokio::time::timeout(START_TIMEOUT, read_port(stdout))
             .await
             .context("the engine did not start listening in time")??;
-        Ok(Self { child, stdin: Some(stdin), base_url: format!("http://127.0.0.1:{port}"), postgres: None, _dir: dir })
+        Ok(Self {
+            child,
+            stdin: Some(stdin),
+            base_url: format!("http://127.0.0.1:{port}"),
+            database_url: db_url.to_owned(),
+            postgres: None,
+            _dir: dir,
+        })
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The engine's database URL (`sqlite://…` or `postgres://…`), valid until [`Engine::stop`].
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     /// Asks for a graceful shutdown, waits for a clean exit, then drops its PostgreSQL

@@ -5,7 +5,7 @@
 //! load from this process and prints a table. Client and server therefore never share a runtime,
 //! a scheduler or an allocator; on a small machine they do share the CPUs, as they would in a
 //! single-host deployment. The `plugins` suite has no server: it calls the engine's plugin host
-//! in this process, on a runtime built like the engine's.
+//! in this process, on a runtime built like the engine's; so does the second half of `webhooks`.
 //!
 //! `bench` with no subcommand runs every suite; `bench auth` runs one. A new suite (catalog
 //! lists, …) is a module in `scenarios`, a variant of [`Command`] and a line in [`run_all`].
@@ -25,7 +25,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::{
     database::Database,
     engine::Seed,
-    scenarios::{auth, carts, checkout, plugins},
+    scenarios::{auth, carts, checkout, plugins, webhooks},
 };
 
 /// Load benchmarks for the commerce engine (release builds only give meaningful numbers).
@@ -67,6 +67,9 @@ enum Command {
     Carts(carts::Args),
     /// Guest checkouts: cart, line, address, then `POST /api/v1/checkout`; orders per second.
     Checkout(checkout::Args),
+    /// Razorpay webhooks over HTTP (deliveries per second), then the gateway plugin in process
+    /// (sandbox overhead on a gateway call, webhook verification).
+    Webhooks(webhooks::Args),
     /// Internal: serve the engine from a configuration file until stdin closes.
     #[command(hide = true)]
     Engine {
@@ -92,6 +95,8 @@ struct AllArgs {
     carts: carts::Args,
     #[command(flatten)]
     checkout: checkout::Args,
+    #[command(flatten)]
+    webhooks: webhooks::Args,
 }
 
 /// The same allocator as the `engine` binary, so in-process suites measure what it runs.
@@ -110,6 +115,7 @@ fn main() -> ExitCode {
         Some(Command::Plugins(args)) => in_process(|| plugins::run(args)),
         Some(Command::Carts(args)) => client(|| carts::run(cli.common, args)),
         Some(Command::Checkout(args)) => client(|| checkout::run(cli.common, args)),
+        Some(Command::Webhooks(args)) => run_webhooks(cli.common, args),
         Some(Command::All(all)) => run_all(cli.common, all),
         None => run_all(cli.common, AllArgs::default()),
     };
@@ -127,7 +133,14 @@ fn run_all(common: Common, all: AllArgs) -> anyhow::Result<()> {
     client(|| auth::run(common.clone(), all.auth))?;
     in_process(|| plugins::run(all.plugins))?;
     client(|| carts::run(common.clone(), all.carts))?;
-    client(|| checkout::run(common, all.checkout))
+    client(|| checkout::run(common.clone(), all.checkout))?;
+    run_webhooks(common, all.webhooks)
+}
+
+/// The webhook suite's two parts: intake against an engine process, then the gateway in process.
+fn run_webhooks(common: Common, args: webhooks::Args) -> anyhow::Result<()> {
+    client(|| webhooks::intake::run(common, args.clone()))?;
+    in_process(|| webhooks::gateway::run(args))
 }
 
 /// Runs the load generator on its own runtime. Two workers are plenty: clients mostly wait,

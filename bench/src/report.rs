@@ -72,6 +72,33 @@ pub fn micros_table(title: &str, rows: &[MicrosRow]) -> String {
     out
 }
 
+/// Renders in-process rows that have no cart (one kind of call each) as a table under a one-line
+/// header, latencies in microseconds.
+pub fn calls_table(title: &str, rows: &[Summary]) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = writeln!(out, "{title}");
+    let _ = writeln!(
+        out,
+        "{:<30} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "scenario", "calls", "calls/s", "p50 µs", "p99 µs", "mean µs", "max µs"
+    );
+    for s in rows {
+        let _ = writeln!(
+            out,
+            "{:<30} {:>7} {:>9.0} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            s.scenario,
+            s.requests,
+            s.per_second,
+            micros(s.p50),
+            micros(s.p99),
+            micros(s.mean),
+            micros(s.max)
+        );
+    }
+    out
+}
+
 pub fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
@@ -127,5 +154,24 @@ mod tests {
         assert_eq!(lines[1].chars().count(), lines[2].chars().count());
         assert!(lines[2].contains(" 18.2 ") || lines[2].contains(" 18.3 "), "{}", lines[2]);
         assert!(lines[2].contains("1200.0"));
+    }
+
+    #[test]
+    fn call_columns_line_up() {
+        let row = Summary {
+            scenario: "fetch_status (sandbox)".into(),
+            requests: 2000,
+            errors: 0,
+            per_second: 8123.0,
+            p50: Duration::from_nanos(98_640),
+            p99: Duration::from_micros(150),
+            mean: Duration::from_micros(101),
+            max: Duration::from_micros(900),
+        };
+        let table = calls_table("t", &[row]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[1].chars().count(), lines[2].chars().count());
+        assert!(lines[2].contains(" 98.6 ") && lines[2].contains(" 8123 "), "{}", lines[2]);
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod carts;
 pub mod checkout;
 pub mod plugins;
+pub mod webhooks;
 
 use std::{path::Path, time::Duration};
 
@@ -56,7 +57,7 @@ pub fn demo_pricing() -> anyhow::Result<toml::Table> {
     let demo: toml::Table = text.parse().with_context(|| format!("parsing {}", path.display()))?;
     let dir = path.parent().context("config/demo.toml has a directory")?;
     let mut overrides = toml::Table::new();
-    for key in ["store", "pricing", "plugins"] {
+    for key in ["store", "pricing", "plugins", "payments"] {
         let value = demo.get(key).with_context(|| format!("{} has no [{key}]", path.display()))?;
         overrides.insert(key.to_owned(), value.clone());
     }
@@ -131,6 +132,11 @@ impl FirstError {
         }
         self.0.get_or_init(|| format!("{what} answered {got}: {}", String::from_utf8_lossy(&body)));
         Ok(Outcome::Unexpected)
+    }
+
+    /// Notes `what` went wrong, unless something went wrong before: for checks other than a status.
+    pub fn note(&self, what: impl FnOnce() -> String) {
+        self.0.get_or_init(what);
     }
 
     /// Prints the note, if any request went wrong.
