@@ -752,3 +752,34 @@ async fn a_refund_the_gateway_reports_failed_is_released_and_flagged() {
     assert!(read["payment"]["review"].as_str().is_some_and(|r| r.contains("failed")), "{read}");
     assert_eq!(read["status"], "paid");
 }
+
+/// Guards the `payments` job: an event whose processing failed (the gateway refused every
+/// capture attempt) stays stored and is processed again by the job once it is due, which pays
+/// the order; nothing is lost when the gateway is down.
+#[tokio::test]
+async fn an_event_the_gateway_was_down_for_is_processed_later_by_the_job() {
+    let fake = FakeRazorpay::start(FakeConfig { auto_capture: false, ..FakeConfig::default() }).await;
+    let (app, _, variant) = shop(&fake, "manual").await;
+    let (placed, token) = guest_checkout(&app, &variant, 1, "razorpay").await;
+    let order = id(&placed);
+    let paid = fake.pay(&gateway_order(&placed), PayMethod::Card);
+    fake.fault_next(CAPTURE, 3, Fault::Status(503));
+    assert_eq!(deliver(&app, &fake.webhook("payment.authorized", &paid.razorpay_payment_id)).await.status, 200);
+    for _ in 0..200 {
+        if fake.calls(CAPTURE) == 3
+            && count(&app, "SELECT COUNT(*) FROM payment_events WHERE note IS NOT NULL").await == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(order_of(&app, &order, &token).await["status"], "pending_payment");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM payment_events WHERE state = 'received'").await, 1, "kept");
+    app.run_job("payments").await;
+    assert_eq!(fake.calls(CAPTURE), 3, "not due yet");
+    app.clock.advance(Duration::from_secs(61));
+    app.run_job("payments").await;
+    let read = order_of(&app, &order, &token).await;
+    assert_eq!(read["status"], "paid", "{read}");
+    assert_eq!(fake.calls(CAPTURE), 4);
+}

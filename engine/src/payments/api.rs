@@ -66,11 +66,11 @@ impl WebhooksApi {
     ) -> Result<WebhookResponse, ApiError> {
         let receipt = self.orders.receive_webhook(&provider.0, webhook_headers(req), body.0).await?;
         let outcome = match receipt {
-            WebhookReceipt::Stored { event } => {
+            WebhookReceipt::Stored { event, provider, detail } => {
                 // Acted on right after the answer; the job catches anything this misses.
                 let orders = self.orders.clone();
                 tokio::spawn(async move {
-                    if let Err(error) = orders.process_event(&event).await {
+                    if let Err(error) = orders.process_received(&event, &provider, &detail).await {
                         tracing::warn!(event, error = %error, "payment event not processed yet; the payments job retries it");
                     }
                 });

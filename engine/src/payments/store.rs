@@ -190,13 +190,17 @@ pub struct NewEvent<'a> {
     pub body: Option<&'a str>,
     pub state: &'a str,
     pub note: Option<&'a str>,
+    /// For a `received` event: held by the instance that stored it until then (it processes it
+    /// right after answering); the `payments` job takes it only once this has passed.
+    pub lease_until: Option<i64>,
 }
 
 /// Stores an event; false when the gateway's event id was stored already (a redelivery).
 pub async fn insert_event(ex: impl Executor<'_, Database = Any>, event: &NewEvent<'_>, now: i64) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO payment_events (id, provider, event_id, source, order_id, detail, body, state, note, created_at, \
-         processed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $8 = 'received' THEN NULL ELSE $10 END) \
+         processed_at, lease_until, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         CASE WHEN $8 = 'received' THEN NULL ELSE $10 END, $11, CASE WHEN $11 IS NULL THEN 0 ELSE 1 END) \
          ON CONFLICT DO NOTHING",
     )
     .bind(event.id)
@@ -209,6 +213,7 @@ pub async fn insert_event(ex: impl Executor<'_, Database = Any>, event: &NewEven
     .bind(event.state)
     .bind(event.note)
     .bind(now)
+    .bind(event.lease_until)
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -171,10 +171,11 @@ impl From<&PaymentEvent> for StoredEvent {
 }
 
 /// What `POST /webhooks/{provider}` did with a delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum WebhookReceipt {
-    /// Stored; `event` is the stored row to process now (the `payments` job picks it up too).
-    Stored { event: String },
+    /// Stored and held by this instance for a while: process it now with
+    /// [`OrderService::process_received`] (the `payments` job takes it if that never happens).
+    Stored { event: String, provider: String, detail: Box<StoredEvent> },
     /// This event id was stored before: nothing new.
     Duplicate,
     /// Verified, but nothing for this engine.
@@ -527,6 +528,7 @@ impl OrderService {
                 body: None,
                 state: "processed",
                 note,
+                lease_until: None,
             },
             self.clock.now_ms(),
         )
@@ -562,6 +564,7 @@ impl OrderService {
         let stored = StoredEvent::from(&event);
         let detail = serde_json::to_string(&stored).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         let id = new_id("pev");
+        let now = self.clock.now_ms();
         let write = self.db.autocommit().await;
         let inserted = payments::store::insert_event(
             write.pool(),
@@ -575,11 +578,16 @@ impl OrderService {
                 body: text.as_deref(),
                 state: "received",
                 note: None,
+                lease_until: Some(now + EVENT_LEASE_MS),
             },
-            self.clock.now_ms(),
+            now,
         )
         .await?;
-        Ok(if inserted { WebhookReceipt::Stored { event: id } } else { WebhookReceipt::Duplicate })
+        Ok(if inserted {
+            WebhookReceipt::Stored { event: id, provider: provider.to_owned(), detail: Box::new(stored) }
+        } else {
+            WebhookReceipt::Duplicate
+        })
     }
 
     /// Processes every stored event that is due (the `payments` job); returns (done, failed).
@@ -609,7 +617,26 @@ impl OrderService {
             payments::store::claim_event(write.pool(), id, now, now + EVENT_LEASE_MS).await?
         };
         let Some(due) = claimed else { return Ok(false) };
-        let result = self.handle_event(&due.provider, &due.detail).await;
+        let result = match serde_json::from_str::<StoredEvent>(&due.detail) {
+            Ok(event) => self.handle_event(&due.provider, &event).await,
+            Err(e) => Ok(("ignored", None, Some(format!("unreadable: {e}")))),
+        };
+        self.finish_processing(id, result).await
+    }
+
+    /// Processes an event this instance has just stored (and holds): no claim to take, the
+    /// event in hand. True when it finished.
+    pub async fn process_received(&self, id: &str, provider: &str, event: &StoredEvent) -> Result<bool, OrderError> {
+        let result = self.handle_event(provider, event).await;
+        self.finish_processing(id, result).await
+    }
+
+    /// Records how processing event `id` ended: done, or due again later.
+    async fn finish_processing(
+        &self,
+        id: &str,
+        result: Result<(&'static str, Option<String>, Option<String>), OrderError>,
+    ) -> Result<bool, OrderError> {
         let write = self.db.autocommit().await;
         let now = self.clock.now_ms();
         match result {
@@ -630,12 +657,8 @@ impl OrderService {
     async fn handle_event(
         &self,
         provider: &str,
-        detail: &str,
+        event: &StoredEvent,
     ) -> Result<(&'static str, Option<String>, Option<String>), OrderError> {
-        let event: StoredEvent = match serde_json::from_str(detail) {
-            Ok(event) => event,
-            Err(e) => return Ok(("ignored", None, Some(format!("unreadable: {e}")))),
-        };
         let gateway = self.gateways.get(provider)?;
         if let Some(refund) = &event.refund {
             return self.refund_event(&gateway, refund).await;
