@@ -66,16 +66,17 @@ impl WebhooksApi {
     ) -> Result<WebhookResponse, ApiError> {
         let receipt = self.orders.receive_webhook(&provider.0, webhook_headers(req), body.0).await?;
         let outcome = match receipt {
-            WebhookReceipt::Stored { event, provider, detail } => {
+            WebhookReceipt::Stored { event, provider, order_id, detail } => {
                 // Acted on right after the answer; the job catches anything this misses.
                 let orders = self.orders.clone();
                 tokio::spawn(async move {
-                    if let Err(error) = orders.process_received(&event, &provider, &detail).await {
+                    if let Err(error) = orders.process_received(&event, &provider, order_id, &detail).await {
                         tracing::warn!(event, error = %error, "payment event not processed yet; the payments job retries it");
                     }
                 });
                 "stored"
             }
+            WebhookReceipt::Kept => "stored",
             WebhookReceipt::Duplicate => "duplicate",
             WebhookReceipt::Ignored(_) => "ignored",
         };

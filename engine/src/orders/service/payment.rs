@@ -175,7 +175,9 @@ impl From<&PaymentEvent> for StoredEvent {
 pub enum WebhookReceipt {
     /// Stored and held by this instance for a while: process it now with
     /// [`OrderService::process_received`] (the `payments` job takes it if that never happens).
-    Stored { event: String, provider: String, detail: Box<StoredEvent> },
+    Stored { event: String, provider: String, order_id: Option<String>, detail: Box<StoredEvent> },
+    /// Stored as acknowledged: a payment of no order of ours, nothing to do.
+    Kept,
     /// This event id was stored before: nothing new.
     Duplicate,
     /// Verified, but nothing for this engine.
@@ -563,6 +565,20 @@ impl OrderService {
         };
         let stored = StoredEvent::from(&event);
         let detail = serde_json::to_string(&stored).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        // Matched to its order now (one indexed read). Only a gateway order the engine opened
+        // names an order: an id echoed in the event's notes is never trusted on its own. A
+        // payment event for no order of ours is kept as acknowledged, with nothing left to do;
+        // refund events are matched by their refund when processed.
+        let order_id = match (&stored.refund, &stored.gateway_order_id) {
+            (None, Some(gateway_order)) => {
+                payments::store::order_of_session(self.db.pool(), provider, gateway_order).await?
+            }
+            _ => None,
+        };
+        let ours = stored.refund.is_some() || order_id.is_some();
+        if !ours {
+            tracing::info!(provider, event = event.event_id, "webhook for no order of ours; acknowledged");
+        }
         let id = new_id("pev");
         let now = self.clock.now_ms();
         let write = self.db.autocommit().await;
@@ -573,20 +589,22 @@ impl OrderService {
                 provider,
                 event_id: Some(&event.event_id),
                 source: "webhook",
-                order_id: None,
+                order_id: order_id.as_deref(),
                 detail: &detail,
                 body: text.as_deref(),
-                state: "received",
-                note: None,
-                lease_until: Some(now + EVENT_LEASE_MS),
+                state: if ours { "received" } else { "ignored" },
+                note: (!ours).then_some("no order of ours"),
+                lease_until: ours.then_some(now + EVENT_LEASE_MS),
             },
             now,
         )
         .await?;
-        Ok(if inserted {
-            WebhookReceipt::Stored { event: id, provider: provider.to_owned(), detail: Box::new(stored) }
-        } else {
-            WebhookReceipt::Duplicate
+        Ok(match (inserted, ours) {
+            (false, _) => WebhookReceipt::Duplicate,
+            (true, false) => WebhookReceipt::Kept,
+            (true, true) => {
+                WebhookReceipt::Stored { event: id, provider: provider.to_owned(), order_id, detail: Box::new(stored) }
+            }
         })
     }
 
@@ -618,7 +636,7 @@ impl OrderService {
         };
         let Some(due) = claimed else { return Ok(false) };
         let result = match serde_json::from_str::<StoredEvent>(&due.detail) {
-            Ok(event) => self.handle_event(&due.provider, &event).await,
+            Ok(event) => self.handle_event(&due.provider, &event, None).await,
             Err(e) => Ok(("ignored", None, Some(format!("unreadable: {e}")))),
         };
         self.finish_processing(id, result).await
@@ -626,8 +644,14 @@ impl OrderService {
 
     /// Processes an event this instance has just stored (and holds): no claim to take, the
     /// event in hand. True when it finished.
-    pub async fn process_received(&self, id: &str, provider: &str, event: &StoredEvent) -> Result<bool, OrderError> {
-        let result = self.handle_event(provider, event).await;
+    pub async fn process_received(
+        &self,
+        id: &str,
+        provider: &str,
+        order_id: Option<String>,
+        event: &StoredEvent,
+    ) -> Result<bool, OrderError> {
+        let result = self.handle_event(provider, event, order_id).await;
         self.finish_processing(id, result).await
     }
 
@@ -658,16 +682,19 @@ impl OrderService {
         &self,
         provider: &str,
         event: &StoredEvent,
+        matched: Option<String>,
     ) -> Result<(&'static str, Option<String>, Option<String>), OrderError> {
         let gateway = self.gateways.get(provider)?;
         if let Some(refund) = &event.refund {
             return self.refund_event(&gateway, refund).await;
         }
-        // Only a gateway order the engine opened names an order: an id echoed in the event's
-        // notes is never trusted on its own.
-        let order_id = match &event.gateway_order_id {
-            Some(gateway_order) => payments::store::order_of_session(self.db.pool(), provider, gateway_order).await?,
-            None => None,
+        // Matched at intake, or here (see `receive_webhook`).
+        let order_id = match (matched, &event.gateway_order_id) {
+            (Some(order), _) => Some(order),
+            (None, Some(gateway_order)) => {
+                payments::store::order_of_session(self.db.pool(), provider, gateway_order).await?
+            }
+            (None, None) => None,
         };
         let Some(order_id) = order_id else {
             tracing::info!(provider, event = event.event_id, "webhook for no order of ours; acknowledged");
