@@ -375,6 +375,21 @@ async fn webhooks_are_verified_before_anything_is_kept() {
     let again = deliver(&app, &captured).await;
     assert_eq!((again.status.as_u16(), again.body["outcome"].clone()), (200, json!("duplicate")));
     assert_eq!(count(&app, "SELECT COUNT(*) FROM payment_events WHERE source = 'webhook'").await, 1);
+
+    // The raw body is kept byte for byte, and forgotten 30 days after processing.
+    settle_events(&app).await;
+    let kept: Vec<u8> = sqlx::query_scalar::<_, String>("SELECT body FROM payment_events WHERE source = 'webhook'")
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("body")
+        .into_bytes();
+    assert_eq!(kept, captured.body);
+    app.clock.advance(Duration::from_secs(29 * 24 * 3600));
+    app.run_job("payments").await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM payment_events WHERE body IS NOT NULL").await, 1);
+    app.clock.advance(Duration::from_secs(2 * 24 * 3600));
+    app.run_job("payments").await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM payment_events WHERE body IS NOT NULL").await, 0);
 }
 
 pub fn sign(body: &[u8]) -> String {

@@ -68,6 +68,10 @@ impl Job for PaymentsJob {
         Box::pin(async move {
             let (events, events_failed) = self.orders.process_due_events(PAYMENTS_BATCH).await?;
             let (refunds, refunds_failed) = self.orders.process_due_refunds(PAYMENTS_BATCH).await?;
+            let forgotten = self.orders.forget_old_webhook_bodies().await?;
+            if forgotten > 0 {
+                tracing::debug!(forgotten, "old webhook bodies cleared");
+            }
             tracing::debug!(events, refunds, "payments");
             Ok(JobReport { processed: events + refunds, failed: events_failed + refunds_failed })
         })

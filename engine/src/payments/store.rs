@@ -513,3 +513,15 @@ pub async fn mark_captured(tx: &mut Tx, order_id: &str, now: i64) -> sqlx::Resul
     .await?;
     Ok(())
 }
+
+/// Forgets the raw bodies of webhook events processed before `before` (they carry the shopper's
+/// contact details); what the plugin made of each event stays. How many were cleared.
+pub async fn forget_bodies(ex: impl Executor<'_, Database = Any>, before: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE payment_events SET body = NULL WHERE body IS NOT NULL AND processed_at IS NOT NULL AND processed_at < $1",
+    )
+    .bind(before)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
+}

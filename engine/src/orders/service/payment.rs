@@ -52,6 +52,9 @@ const SETTLE_WAIT_STEPS: u32 = 100;
 const SETTLE_WAIT_STEP: Duration = Duration::from_millis(100);
 /// How long a stored webhook event is held by the instance processing it.
 const EVENT_LEASE_MS: i64 = 60_000;
+/// A processed webhook's raw body (kept byte for byte for disputes and debugging; it carries the
+/// shopper's email and phone) is cleared this long after processing.
+pub const KEEP_BODIES_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// After a failed processing attempt (gateway down), an event is due again after this.
 const EVENT_RETRY_MS: i64 = 30_000;
 
@@ -606,6 +609,12 @@ impl OrderService {
                 WebhookReceipt::Stored { event: id, provider: provider.to_owned(), order_id, detail: Box::new(stored) }
             }
         })
+    }
+
+    /// For the `payments` job: clears webhook bodies kept longer than [`KEEP_BODIES_MS`].
+    pub async fn forget_old_webhook_bodies(&self) -> Result<u64, OrderError> {
+        let write = self.db.autocommit().await;
+        Ok(payments::store::forget_bodies(write.pool(), self.clock.now_ms() - KEEP_BODIES_MS).await?)
     }
 
     /// Processes every stored event that is due (the `payments` job); returns (done, failed).
