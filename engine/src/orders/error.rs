@@ -57,6 +57,9 @@ pub enum OrderError {
     /// The storefront's checkout result did not verify (signature, gateway order, amount).
     #[error("the payment did not verify: {0}")]
     PaymentVerificationFailed(String),
+    /// `POST /webhooks/{provider}` for a provider that is not loaded.
+    #[error("payment provider `{0}` is not configured")]
+    UnknownProvider(String),
     /// `POST /webhooks/{provider}`: the signature did not verify; nothing was kept.
     #[error("the webhook's signature did not verify: {0}")]
     WebhookSignature(String),
@@ -153,6 +156,7 @@ impl From<OrderError> for ApiError {
                 ApiError::BadGateway(poem_openapi::payload::Json(problem))
             }
             OrderError::PaymentVerificationFailed(_) => unprocessable("payment_verification_failed", detail),
+            OrderError::UnknownProvider(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", detail),
             OrderError::WebhookSignature(_) => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "webhook_signature_invalid", detail)
             }

@@ -553,7 +553,7 @@ impl OrderService {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Result<WebhookReceipt, OrderError> {
-        let gateway = self.gateways.get(provider).map_err(|_| OrderError::NotFound)?;
+        let gateway = self.gateways.get(provider).map_err(|_| OrderError::UnknownProvider(provider.to_owned()))?;
         let text = String::from_utf8(body.clone()).ok();
         let outcome = gateway.handle_webhook(&Webhook { headers, body }).await.map_err(|e| match e.kind {
             ProviderErrorKind::VerificationFailed => OrderError::WebhookSignature(e.detail),
