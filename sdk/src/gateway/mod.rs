@@ -52,8 +52,9 @@ pub trait PaymentGateway {
         Capabilities::ONLINE
     }
 
-    /// Opens a payment for `order`. Called again for the same order when a shopper retries, so
-    /// returning an earlier gateway order that can still be paid is fine.
+    /// Opens a payment for `order`. The engine keeps every session it is given and hands the
+    /// newest out again while the order is unpaid, so this runs again for an order only when no
+    /// session was opened for it (the gateway failed at checkout).
     fn create_session(
         settings: &Self::Settings,
         host: &dyn GatewayHost,
