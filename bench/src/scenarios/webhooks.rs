@@ -7,18 +7,25 @@
 //! - [`intake`]: an engine process with `payments.providers = ["razorpay"]`, and clients POSTing
 //!   Razorpay-signed `payment.captured` events to `/api/v1/webhooks/razorpay`, each with an event
 //!   id of its own (row `webhook_stored`, answered `stored`), then events it stored before sent
-//!   again (row `webhook_duplicate`, answered `duplicate`). Over HTTP, `--database` applies.
+//!   again (row `webhook_duplicate`, answered `duplicate`), then events for paid orders of the
+//!   shop (row `webhook_matched`, answered `stored`). Over HTTP, `--database` applies.
 //! - [`gateway`]: the plugin loaded in this process and called as the payments domain calls it:
 //!   `fetch_status` against a local stand-in for Razorpay's API, the same GET made natively, and
 //!   `handle_webhook` on a signed body.
 //!
-//! The events are for gateway orders the engine never opened (`order_Bench…`): each is
-//! verified, stored and answered, and its processing after the answer finds no order and marks
-//! it ignored, as it would for another shop's payment on the same Razorpay account.
+//! Two kinds of event. Those of `webhook_stored` and `webhook_duplicate` are for gateway orders
+//! the engine never opened (`order_Bench…`): each is verified, matched to nothing and stored as
+//! ignored, as another shop's payment on the same Razorpay account would be. Those of
+//! `webhook_matched` are for gateway orders of paid orders the bench seeds into the engine's
+//! database ([`paid_orders`], `order_BenchM…`), each event reporting the payment that paid its
+//! order: verified, matched, stored, answered, then settled after the answer as already paid,
+//! which is what every delivery but the first of a payment finds (Razorpay sends
+//! `payment.authorized`, `payment.captured` and `order.paid` for one payment).
 
 mod api;
 pub mod gateway;
 pub mod intake;
+mod paid_orders;
 
 use std::path::Path;
 
@@ -51,7 +58,8 @@ pub struct Args {
     #[arg(long, default_value_t = DEFAULT_WEBHOOK_CLIENTS)]
     pub webhook_clients: usize,
     /// Distinct signed event bodies built before measuring; clients cycle through them, each
-    /// delivery with an event id of its own. Also the events re-sent by `webhook_duplicate`.
+    /// delivery with an event id of its own. Also the events re-sent by `webhook_duplicate`, and
+    /// the paid orders seeded for `webhook_matched` (one body each).
     #[arg(long, default_value_t = DEFAULT_WEBHOOK_BODIES)]
     pub webhook_bodies: usize,
     /// Measured calls per row of the in-process gateway table (`--duration` does not apply).
@@ -120,18 +128,37 @@ fn gateway_order_id(i: usize) -> String {
     format!("order_Bench{i:09}")
 }
 
-/// A captured UPI payment of bench order `i`, shaped like Razorpay's payment entity.
+/// Paid order `i` of the bench shop ([`paid_orders`]): its gateway order (a session of the
+/// order) and the payment that paid it. As long as the ids above, so bodies are the same size.
+fn matched_gateway_order_id(i: usize) -> String {
+    format!("order_BenchM{i:08}")
+}
+
+fn matched_payment_id(i: usize) -> String {
+    format!("pay_BenchM{i:010}")
+}
+
+/// A captured UPI payment of bench payment `i`, shaped like Razorpay's payment entity.
 fn payment_entity(i: usize) -> Value {
+    captured_payment(&format!("pay_Bench{i:011}"), &gateway_order_id(i), 49_900 + i as i64 % 1000)
+}
+
+/// The payment of paid order `i`, as captured: its id, gateway order and amount are the order's.
+fn matched_payment_entity(i: usize) -> Value {
+    captured_payment(&matched_payment_id(i), &matched_gateway_order_id(i), paid_orders::TOTAL)
+}
+
+fn captured_payment(id: &str, gateway_order: &str, amount: i64) -> Value {
     json!({
-        "id": format!("pay_Bench{i:011}"), "entity": "payment", "amount": 49_900 + i as i64 % 1000,
-        "currency": "INR", "status": "captured", "order_id": gateway_order_id(i), "invoice_id": null,
+        "id": id, "entity": "payment", "amount": amount,
+        "currency": "INR", "status": "captured", "order_id": gateway_order, "invoice_id": null,
         "international": false, "method": "upi", "amount_refunded": 0, "refund_status": null,
         "captured": true, "description": null, "card_id": null, "bank": null, "wallet": null,
         "vpa": "gaurav.kumar@exampleupi", "email": "gaurav.kumar@example.com", "contact": "+919876543210",
         "notes": {}, "fee": 1178, "tax": 180, "error_code": null, "error_description": null,
         "error_source": null, "error_step": null, "error_reason": null,
         "acquirer_data": { "rrn": "326818425631", "upi_transaction_id": "BENCHUPI0000000000001" },
-        "created_at": CREATED_AT, "base_amount": 49_900 + i as i64 % 1000, "amount_transferred": 0,
+        "created_at": CREATED_AT, "base_amount": amount, "amount_transferred": 0,
     })
 }
 
@@ -144,9 +171,18 @@ pub struct SignedEvent {
 }
 
 impl SignedEvent {
-    /// The event for bench payment `i`.
+    /// The event for bench payment `i` (of no order of the shop).
     fn captured(i: usize) -> Self {
-        let payload = json!({ "payment": { "entity": payment_entity(i) } });
+        Self::payment_captured(payment_entity(i), i)
+    }
+
+    /// The event for the payment of paid order `i` of the shop.
+    fn matched(i: usize) -> Self {
+        Self::payment_captured(matched_payment_entity(i), i)
+    }
+
+    fn payment_captured(entity: Value, i: usize) -> Self {
+        let payload = json!({ "payment": { "entity": entity } });
         // Razorpay's key order, written out as the fake in tests/e2e does: a receiver has to
         // check the bytes it got, whatever their order.
         let body = format!(
@@ -161,6 +197,11 @@ impl SignedEvent {
     /// Events for bench payments `0..count`.
     pub fn many(count: usize) -> Vec<Self> {
         (0..count).map(Self::captured).collect()
+    }
+
+    /// Events for the payments of paid orders `0..count` of the shop.
+    pub fn matched_many(count: usize) -> Vec<Self> {
+        (0..count).map(Self::matched).collect()
     }
 }
 
@@ -197,5 +238,20 @@ mod tests {
         assert_eq!(payment["status"], "captured");
         assert_eq!(payment["notes"], json!({}));
         assert!(payment["id"].as_str().is_some_and(|id| id.starts_with("pay_") && id.len() == 20));
+    }
+
+    #[test]
+    fn matched_events_report_the_payment_of_their_paid_order_in_bodies_of_the_same_size() {
+        let event = SignedEvent::matched(3);
+        let parsed: Value = serde_json::from_slice(&event.body).expect("JSON");
+        assert_eq!(parsed["event"], "payment.captured");
+        let payment = &parsed["payload"]["payment"]["entity"];
+        assert_eq!(payment["order_id"], matched_gateway_order_id(3));
+        assert_eq!(payment["id"], matched_payment_id(3));
+        assert_eq!(payment["amount"], paid_orders::TOTAL);
+        assert_eq!(payment["currency"], paid_orders::CURRENCY);
+        assert_eq!(payment["status"], "captured");
+        assert_eq!(event.body.len(), SignedEvent::captured(3).body.len());
+        assert_ne!(matched_gateway_order_id(3), gateway_order_id(3));
     }
 }

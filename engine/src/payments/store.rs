@@ -153,6 +153,23 @@ pub async fn insert_session(
     Ok(())
 }
 
+/// The order a gateway order was opened for, with where its payment stands: (order id, payment
+/// state, the gateway payment that holds it).
+pub async fn match_session(
+    ex: impl Executor<'_, Database = Any>,
+    provider: &str,
+    gateway_order_id: &str,
+) -> sqlx::Result<Option<(String, String, Option<String>)>> {
+    sqlx::query_as(
+        "SELECT s.order_id, p.state, p.gateway_payment_id FROM payment_sessions s \
+         JOIN payments p ON p.order_id = s.order_id WHERE s.provider = $1 AND s.gateway_order_id = $2",
+    )
+    .bind(provider)
+    .bind(gateway_order_id)
+    .fetch_optional(ex)
+    .await
+}
+
 /// Every gateway order opened for the order, newest first.
 pub async fn sessions(ex: impl Executor<'_, Database = Any>, order_id: &str) -> sqlx::Result<Vec<StoredSession>> {
     sqlx::query_as(

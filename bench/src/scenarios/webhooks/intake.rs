@@ -7,17 +7,26 @@
 //!
 //! - `webhook_stored`: `--webhook-clients` clients POST `/api/v1/webhooks/razorpay` back to back,
 //!   cycling through the bodies, every delivery with an `X-Razorpay-Event-Id` of its own, so each
-//!   is verified by the plugin (HMAC over the raw body by the host), inserted into
-//!   `payment_events` and answered 200 `{"outcome":"stored"}`. The engine then processes each
-//!   event after answering (claim, look up the gateway order, mark it ignored): that work shares
-//!   the CPUs and the connection pool with the deliveries, so it is part of the rate.
+//!   is verified by the plugin (HMAC over the raw body by the host), looked up among the gateway
+//!   orders of the shop (none), inserted into `payment_events` as ignored ("no order of ours")
+//!   and answered 200 `{"outcome":"stored"}`. Nothing is left to do after the answer.
 //! - `webhook_duplicate`: every body delivered once more under an event id stored beforehand
 //!   (unmeasured), then the clients re-send those: verified again, the insert finds the id,
 //!   answered `duplicate`, as a gateway's retry of a delivery whose answer it missed.
+//! - `webhook_matched`: `--webhook-bodies` paid orders seeded into the engine's database
+//!   ([`super::paid_orders`]) and one signed body per order reporting the payment that paid it;
+//!   one probe checks that such an event is settled as already paid. Then the clients deliver
+//!   those, each with an event id of its own: verified, matched to its order, stored as received,
+//!   answered `stored`, and right after the answer settled in the background (the order read,
+//!   the claim on its payment lost, the payment read: already paid; the event marked processed).
+//!   That work shares the CPUs and the connection pool with the deliveries, so it is part of the
+//!   rate.
 //!
-//! Anything but 200 with the expected outcome counts as an error. After the stored phase the
-//! suite counts the events still waiting to be processed, and how long they take to drain: an
-//! answer rate the processing cannot follow would be a backlog, not a throughput.
+//! Anything but 200 with the expected outcome counts as an error. After the stored and matched
+//! phases the suite counts the events still waiting to be processed, and how long they take to
+//! drain: an answer rate the processing cannot follow would be a backlog, not a throughput. After
+//! the matched phase it checks that every event was settled as already paid and that no order,
+//! payment or refund changed.
 
 use std::{
     sync::Arc,
@@ -27,10 +36,13 @@ use std::{
 use anyhow::{Context, ensure};
 use reqwest::StatusCode;
 use serde_json::Value;
-use sqlx::{AnyConnection, Connection as _};
+use sqlx::Connection as _;
 use tokio::task::JoinSet;
 
-use super::{Args, PROVIDER, SignedEvent};
+use super::{
+    Args, PROVIDER, SignedEvent,
+    paid_orders::{self, ALREADY_PAID, Settlement},
+};
 use crate::{
     Common,
     engine::{Engine, Setup},
@@ -46,6 +58,12 @@ const RATE_TARGET: f64 = 2000.0;
 const PREPARE_CONCURRENCY: usize = 16;
 /// How long the suite waits for stored events to be processed before giving up counting.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the matched probe waits for its event to be settled.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The stored events each backlog counts: all of them after `webhook_stored`, those matched to
+/// an order of the shop after `webhook_matched`.
+const ALL_EVENTS: &str = "SELECT COUNT(*) FROM payment_events";
+const MATCHED_EVENTS: &str = "SELECT COUNT(*) FROM payment_events WHERE order_id IS NOT NULL";
 
 /// Runs the intake rows against a fresh engine and prints their table.
 pub async fn run(common: Common, args: Args) -> anyhow::Result<()> {
@@ -55,26 +73,30 @@ pub async fn run(common: Common, args: Args) -> anyhow::Result<()> {
     let engine = Engine::start(Setup { database: &common.database, overrides, seed: None }).await?;
     let measured = measure(&engine, &common, &args).await;
     let stopped = engine.stop().await;
-    let (rows, drain, first_error) = measured?;
+    let Measured { rows, drains, settlement, first_error } = measured?;
     stopped?;
-    print_results(&common, &args, &rows, &drain);
+    print_results(&common, &args, &rows, &drains, &settlement);
     first_error.report();
     Ok(())
 }
 
-/// What processing after the answer left behind when the stored phase ended.
+struct Measured {
+    rows: Vec<Summary>,
+    drains: Vec<Drain>,
+    settlement: Settlement,
+    first_error: Arc<FirstError>,
+}
+
+/// What processing after the answer left behind when a phase ended.
 struct Drain {
+    row: &'static str,
     stored: i64,
     waiting: i64,
     /// From the window's end until nothing waited; `None` if that took over [`DRAIN_TIMEOUT`].
     drained_after: Option<Duration>,
 }
 
-async fn measure(
-    engine: &Engine,
-    common: &Common,
-    args: &Args,
-) -> anyhow::Result<(Vec<Summary>, Drain, Arc<FirstError>)> {
+async fn measure(engine: &Engine, common: &Common, args: &Args) -> anyhow::Result<Measured> {
     let url = format!("{}/api/v1/webhooks/{PROVIDER}", engine.base_url());
     let http = super::super::http_client()?;
     let events = Arc::new(SignedEvent::many(args.webhook_bodies));
@@ -84,7 +106,7 @@ async fn measure(
     let first_error = Arc::new(FirstError::default());
     let window = Window::after(common.warmup, common.duration);
     let stored = deliver(&url, args.webhook_clients, &events, window, Expect::Stored, &first_error).await?;
-    let drain = drain(engine.database_url(), window.end).await?;
+    let stored_drain = drain(engine.database_url(), window.end, "webhook_stored", ALL_EVENTS).await?;
 
     eprintln!("webhooks: storing {} events to deliver again…", events.len());
     store_duplicates(&http, &url, &events).await?;
@@ -92,10 +114,25 @@ async fn measure(
     let window = Window::after(common.warmup, common.duration);
     let duplicate = deliver(&url, args.webhook_clients, &events, window, Expect::Duplicate, &first_error).await?;
 
+    eprintln!("webhooks: seeding {} paid orders of the shop…", args.webhook_bodies);
+    paid_orders::seed(engine.database_url(), args.webhook_bodies).await?;
+    let events = Arc::new(SignedEvent::matched_many(args.webhook_bodies));
+    probe_matched(&http, &url, &events[0], engine.database_url()).await?;
+    eprintln!("webhooks: webhook_matched, {} clients for {:?}…", args.webhook_clients, common.duration);
+    let window = Window::after(common.warmup, common.duration);
+    let matched = deliver(&url, args.webhook_clients, &events, window, Expect::Matched, &first_error).await?;
+    let matched_drain = drain(engine.database_url(), window.end, "webhook_matched", MATCHED_EVENTS).await?;
+    let mut db = paid_orders::connect(engine.database_url()).await?;
+    let settlement = Settlement::read(&mut db).await?;
+    let _ = db.close().await;
+
     let elapsed = window.duration();
-    let rows =
-        vec![Summary::new("webhook_stored", stored, elapsed), Summary::new("webhook_duplicate", duplicate, elapsed)];
-    Ok((rows, drain, first_error))
+    let rows = vec![
+        Summary::new("webhook_stored", stored, elapsed),
+        Summary::new("webhook_duplicate", duplicate, elapsed),
+        Summary::new("webhook_matched", matched, elapsed),
+    ];
+    Ok(Measured { rows, drains: vec![stored_drain, matched_drain], settlement, first_error })
 }
 
 /// The answer a delivery must get.
@@ -103,22 +140,26 @@ async fn measure(
 enum Expect {
     Stored,
     Duplicate,
+    /// Stored too, for an order of the shop.
+    Matched,
 }
 
 impl Expect {
     fn outcome(self) -> &'static str {
         match self {
-            Expect::Stored => "stored",
+            Expect::Stored | Expect::Matched => "stored",
             Expect::Duplicate => "duplicate",
         }
     }
 
-    /// The event id of delivery `n` of client `client`, or of duplicate `n`: in the stored phase
-    /// every delivery gets a new one, in the duplicate phase body `n` always has the same.
+    /// The event id of delivery `n` of client `client`, or of duplicate `n`: in the stored and
+    /// matched phases every delivery gets a new one, in the duplicate phase body `n` always has
+    /// the same.
     fn event_id(self, client: usize, n: usize) -> String {
         match self {
             Expect::Stored => format!("evt_Bench{client:03}_{n:09}"),
             Expect::Duplicate => format!("evt_BenchDup_{n:09}"),
+            Expect::Matched => format!("evt_BenchM{client:03}_{n:09}"),
         }
     }
 }
@@ -170,6 +211,30 @@ async fn probe(http: &reqwest::Client, url: &str, event: &SignedEvent) -> anyhow
     Ok(())
 }
 
+/// One delivery for a paid order of the shop, answered `stored`, then settled after the answer
+/// as already paid: a seed the engine cannot read would otherwise show only after the window.
+async fn probe_matched(
+    http: &reqwest::Client,
+    url: &str,
+    event: &SignedEvent,
+    database_url: &str,
+) -> anyhow::Result<()> {
+    let probe = FirstError::default();
+    let response = send(http, url, event, "evt_BenchMProbe").await?;
+    if check(&probe, response, Expect::Matched).await? != Outcome::Ok {
+        probe.report();
+        anyhow::bail!("the probe delivery for a paid order was not answered `stored`");
+    }
+    let mut db = paid_orders::connect(database_url).await?;
+    let (state, note) = paid_orders::processed(&mut db, "evt_BenchMProbe", PROBE_TIMEOUT).await?;
+    let _ = db.close().await;
+    ensure!(
+        state == "processed" && note == ALREADY_PAID,
+        "the probe event for a paid order was left `{state}` ({note}), not processed as already paid"
+    );
+    Ok(())
+}
+
 /// `clients` clients delivering back to back; client `i` starts at body `i` and steps by
 /// `clients`, so concurrent deliveries carry different payments.
 async fn deliver(
@@ -188,7 +253,7 @@ async fn deliver(
             load::client(window, || {
                 let body = (i + n * clients) % events.len();
                 let id = match expect {
-                    Expect::Stored => expect.event_id(i, n),
+                    Expect::Stored | Expect::Matched => expect.event_id(i, n),
                     Expect::Duplicate => expect.event_id(i, body),
                 };
                 n += 1;
@@ -228,13 +293,18 @@ async fn store_duplicates(http: &reqwest::Client, url: &str, events: &Arc<Vec<Si
     Ok(())
 }
 
-/// Counts the stored events still `received` (not yet processed) at `window_end`, then waits for
-/// them to be processed, reading the engine's database directly.
-async fn drain(database_url: &str, window_end: Instant) -> anyhow::Result<Drain> {
-    sqlx::any::install_default_drivers();
-    let mut db = AnyConnection::connect(database_url).await.context("connecting to the engine's database")?;
+/// Counts the stored events still `received` (not yet processed) at `window_end` of `row`'s
+/// phase, then waits for them to be processed, reading the engine's database directly.
+/// `stored_sql` counts the events the phase is about.
+async fn drain(
+    database_url: &str,
+    window_end: Instant,
+    row: &'static str,
+    stored_sql: &'static str,
+) -> anyhow::Result<Drain> {
+    let mut db = paid_orders::connect(database_url).await?;
     let waiting_sql = "SELECT COUNT(*) FROM payment_events WHERE state = 'received'";
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_events").fetch_one(&mut db).await?;
+    let stored: i64 = sqlx::query_scalar(stored_sql).fetch_one(&mut db).await?;
     let waiting: i64 = sqlx::query_scalar(waiting_sql).fetch_one(&mut db).await?;
     let mut drained_after = None;
     let mut left = waiting;
@@ -247,10 +317,10 @@ async fn drain(database_url: &str, window_end: Instant) -> anyhow::Result<Drain>
         left = sqlx::query_scalar(waiting_sql).fetch_one(&mut db).await?;
     }
     let _ = db.close().await;
-    Ok(Drain { stored, waiting, drained_after })
+    Ok(Drain { row, stored, waiting, drained_after })
 }
 
-fn print_results(common: &Common, args: &Args, rows: &[Summary], drain: &Drain) {
+fn print_results(common: &Common, args: &Args, rows: &[Summary], drains: &[Drain], settlement: &Settlement) {
     let title = format!(
         "webhooks: {} CPUs, {}, razorpay payment.captured, {} clients, {} bodies, {:?} measured after {:?} warm-up",
         report::cpu_count(),
@@ -261,26 +331,56 @@ fn print_results(common: &Common, args: &Args, rows: &[Summary], drain: &Drain) 
         common.warmup
     );
     println!("{}", report::table(&title, rows));
-    let drained = match drain.drained_after {
-        Some(after) => format!("all processed {:.2} s after the window", after.as_secs_f64()),
-        None => format!("not all processed {} s after the window", DRAIN_TIMEOUT.as_secs()),
-    };
     println!(
-        "processing after the answer: {} of {} stored events still waiting when the stored phase ended; {drained}",
-        drain.waiting, drain.stored
+        "webhook_stored:    events for no order of the shop: verified, matched to nothing, stored (ignored), answered"
     );
-    if let Some(stored) = rows.iter().find(|r| r.scenario == "webhook_stored") {
-        let met = stored.per_second >= RATE_TARGET && stored.errors == 0;
-        let verdict = match (&common.database, met) {
-            (crate::database::Database::Sqlite, _) => "(judged on PostgreSQL; SQLite for comparison)",
-            (_, true) => "MET",
-            (_, false) => "NOT MET",
+    println!("webhook_duplicate: those events again under stored event ids: verified, found stored, answered");
+    println!(
+        "webhook_matched:   events for {} paid orders of the shop: verified, matched, stored, answered, then settled \
+         in the background as already paid",
+        args.webhook_bodies
+    );
+    for drain in drains {
+        let drained = match drain.drained_after {
+            Some(after) => format!("all processed {:.2} s after the window", after.as_secs_f64()),
+            None => format!("not all processed {} s after the window", DRAIN_TIMEOUT.as_secs()),
         };
         println!(
-            "target: >= {RATE_TARGET:.0} webhooks/s stored on PostgreSQL, no errors: {verdict} ({:.0}/s, p99 {:.2} ms, {} errors)",
-            stored.per_second,
-            report::millis(stored.p99),
-            stored.errors
+            "processing after the answer, {}: {} of {} stored events still waiting when the phase ended; {drained}",
+            drain.row, drain.waiting, drain.stored
         );
     }
+    let s = settlement;
+    println!(
+        "settled, webhook_matched: {} of {} matched events processed as already paid; orders moved {}, status \
+         changes {}, refunds {}, payments changed {}: {}",
+        s.already_paid,
+        s.matched,
+        s.orders_moved,
+        s.history,
+        s.refunds,
+        s.payments_changed,
+        if s.ok() { "OK" } else { "WRONG" }
+    );
+    let judged: Vec<&Summary> = ["webhook_stored", "webhook_matched"]
+        .iter()
+        .filter_map(|name| rows.iter().find(|r| r.scenario == *name))
+        .collect();
+    let met = judged.len() == 2 && judged.iter().all(|r| r.per_second >= RATE_TARGET && r.errors == 0) && s.ok();
+    let verdict = match (&common.database, met) {
+        (crate::database::Database::Sqlite, _) => "(judged on PostgreSQL; SQLite for comparison)",
+        (_, true) => "MET",
+        (_, false) => "NOT MET",
+    };
+    let figures: Vec<String> = judged
+        .iter()
+        .map(|r| {
+            format!("{} {:.0}/s, p99 {:.2} ms, {} errors", r.scenario, r.per_second, report::millis(r.p99), r.errors)
+        })
+        .collect();
+    println!(
+        "target: >= {RATE_TARGET:.0} webhooks/s on PostgreSQL for each of webhook_stored and webhook_matched, no \
+         errors, matched events settled: {verdict} ({})",
+        figures.join("; ")
+    );
 }

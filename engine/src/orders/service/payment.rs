@@ -179,7 +179,8 @@ pub enum WebhookReceipt {
     /// Stored and held by this instance for a while: process it now with
     /// [`OrderService::process_received`] (the `payments` job takes it if that never happens).
     Stored { event: String, provider: String, order_id: Option<String>, detail: Box<StoredEvent> },
-    /// Stored as acknowledged: a payment of no order of ours, nothing to do.
+    /// Stored with nothing left to do: a payment of no order of ours, or the payment that
+    /// already paid the order.
     Kept,
     /// This event id was stored before: nothing new.
     Duplicate,
@@ -328,6 +329,13 @@ impl OrderService {
             return Ok(Settled::Review(why));
         }
 
+        // The payment that already paid the order, reported again: one read, no transaction.
+        let current = payments::store::payment(self.db.pool(), order_id).await?;
+        if current.as_ref().is_some_and(|p| {
+            p.state == PaymentState::Captured && p.gateway_payment_id.as_deref() == Some(payment_id.as_str())
+        }) {
+            return Ok(Settled::AlreadyPaid);
+        }
         // The mails' links carry a guest's token: load its key before any transaction.
         self.token_key().await?;
         let now = self.clock.now_ms();
@@ -572,16 +580,32 @@ impl OrderService {
         // names an order: an id echoed in the event's notes is never trusted on its own. A
         // payment event for no order of ours is kept as acknowledged, with nothing left to do;
         // refund events are matched by their refund when processed.
-        let order_id = match (&stored.refund, &stored.gateway_order_id) {
+        let matched = match (&stored.refund, &stored.gateway_order_id) {
             (None, Some(gateway_order)) => {
-                payments::store::order_of_session(self.db.pool(), provider, gateway_order).await?
+                payments::store::match_session(self.db.pool(), provider, gateway_order).await?
             }
             _ => None,
         };
+        // A redelivery, or another event about the payment that already paid the order
+        // (Razorpay sends `payment.authorized`, `payment.captured` and `order.paid` for one
+        // payment): settling it would find exactly that, so it is kept as processed.
+        let already_paid = matches!(
+            (&matched, &stored.payment),
+            (Some((_, state, Some(holder))), Some(payment))
+                if state == PaymentState::Captured.as_str()
+                    && payment.gateway_payment_id.as_deref() == Some(holder.as_str())
+                    && payment.state != "failed"
+        );
+        let order_id = matched.map(|(order, _, _)| order);
         let ours = stored.refund.is_some() || order_id.is_some();
         if !ours {
             tracing::info!(provider, event = event.event_id, "webhook for no order of ours; acknowledged");
         }
+        let (state, note) = match (ours, already_paid) {
+            (false, _) => ("ignored", Some("no order of ours")),
+            (true, true) => ("processed", Some("alreadypaid")),
+            (true, false) => ("received", None),
+        };
         let id = new_id("pev");
         let now = self.clock.now_ms();
         let write = self.db.autocommit().await;
@@ -595,17 +619,17 @@ impl OrderService {
                 order_id: order_id.as_deref(),
                 detail: &detail,
                 body: text.as_deref(),
-                state: if ours { "received" } else { "ignored" },
-                note: (!ours).then_some("no order of ours"),
-                lease_until: ours.then_some(now + EVENT_LEASE_MS),
+                state,
+                note,
+                lease_until: (state == "received").then_some(now + EVENT_LEASE_MS),
             },
             now,
         )
         .await?;
-        Ok(match (inserted, ours) {
+        Ok(match (inserted, state) {
             (false, _) => WebhookReceipt::Duplicate,
-            (true, false) => WebhookReceipt::Kept,
-            (true, true) => {
+            (true, "ignored" | "processed") => WebhookReceipt::Kept,
+            (true, _) => {
                 WebhookReceipt::Stored { event: id, provider: provider.to_owned(), order_id, detail: Box::new(stored) }
             }
         })
