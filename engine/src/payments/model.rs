@@ -186,10 +186,19 @@ pub struct Refund {
     pub state: RefundState,
     pub gateway_refund_id: Option<String>,
     pub gateway_key: String,
+    /// 1 when it gives back the order's own payment (see [`RefundCause::counts_toward_order`]).
+    pub counts: i64,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub created_by: String,
     pub created_at: i64,
+}
+
+impl Refund {
+    /// Whether it counts in `orders.refunded_total` (staff and cancellation refunds), as written.
+    pub fn counts_toward_order(&self) -> bool {
+        self.counts == 1
+    }
 }
 
 /// A stored `payment_events` row that is due for processing.

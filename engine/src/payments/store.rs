@@ -10,7 +10,7 @@ use crate::db::Tx;
 const PAYMENT_COLUMNS: &str =
     "order_id, provider, amount, currency, state, gateway_payment_id, claimed_at, captured_at, review";
 const REFUND_COLUMNS: &str = "id, order_id, provider, gateway_payment_id, amount, currency, cause, reason, state, \
-     gateway_refund_id, gateway_key, attempts, last_error, created_by, created_at";
+     gateway_refund_id, gateway_key, counts, attempts, last_error, created_by, created_at";
 
 /// The order's payment row, written in checkout's transaction.
 pub async fn insert_payment(tx: &mut Tx, payment: &Payment, now: i64) -> sqlx::Result<()> {

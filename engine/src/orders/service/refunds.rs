@@ -294,9 +294,7 @@ impl OrderService {
                         .await?;
                 }
                 tracing::info!(refund = id, order = refund.order_id, amount = refund.amount, "refund accepted");
-                if refund.cause != RefundCause::LatePayment.as_str()
-                    && refund.cause != RefundCause::ExtraPayment.as_str()
-                {
+                if refund.counts_toward_order() {
                     // Late and second payments were announced when they were found.
                     self.token_key().await?;
                     let mut tx = self.db.begin().await?;
@@ -336,9 +334,7 @@ impl OrderService {
         let now = self.clock.now_ms();
         let mut tx = self.db.begin().await?;
         if payments::store::refund_failed(&mut tx, &refund.id, why, now).await? {
-            let counts =
-                RefundCause::Staff.as_str() == refund.cause || RefundCause::Cancellation.as_str() == refund.cause;
-            if counts {
+            if refund.counts_toward_order() {
                 payments::store::release_refund(&mut tx, &refund.order_id, refund.amount, now).await?;
             }
             let review = format!("refund {} of {} {} failed: {why}", refund.id, refund.amount, refund.currency);
