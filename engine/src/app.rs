@@ -23,15 +23,12 @@ use crate::{
     },
     carts::{CartCleanupJob, CartService, api::CartsApi, service::CartDeps},
     catalog::{
+        cache::StorefrontCache,
         categories::{
             CategoryService,
             api::{AdminCategoriesApi, CategoriesApi},
         },
-        products::{
-            AdminProductsApi, ProductService, ProductsApi,
-            cache::{CatalogChanges, ListCache},
-            dto::ProductCardList,
-        },
+        products::{AdminProductsApi, ProductService, ProductsApi, cache::CatalogChanges},
     },
     clock::{SharedClock, SystemClock},
     config::Config,
@@ -65,8 +62,9 @@ pub struct AppState {
     pub accounts: Arc<AccountService>,
     pub categories: Arc<CategoryService>,
     pub products: Arc<ProductService>,
-    /// Storefront list pages cached in memory; committed catalog writes invalidate them.
-    pub product_lists: Arc<ListCache<ProductCardList>>,
+    /// Storefront reads kept in memory (lists, product pages, categories); committed catalog
+    /// writes invalidate what they affect on every instance (see `catalog::cache`).
+    pub storefront: Arc<StorefrontCache>,
     pub jobs: Runner,
     /// The loaded WebAssembly plugins (swapped atomically on reload).
     pub plugins: Arc<PluginRegistry>,
@@ -147,12 +145,17 @@ impl AppState {
             config: config.orders.clone(),
             store_config: config.store.clone(),
         }));
-        let product_lists = Arc::new(ListCache::new(
-            config.catalog.list_cache_ttl,
-            config.catalog.list_cache_entries,
-            changes,
+        // Other instances' catalogue changes also move the generation carts compare (their own
+        // 2 s TTL stays the bound when the feed is down).
+        let cart_changes = changes.clone();
+        db.changes().subscribe(move |_| cart_changes.bump());
+        let storefront = StorefrontCache::new(
+            config.catalog.cache_ttl,
+            config.catalog.cache_max_bytes,
             clock.clone(),
-        ));
+            db.changes().clone(),
+            Some(metrics.catalog_cache.clone()),
+        );
         let mailer = Arc::new(Mailer::from_config(&config.mail).context("mail configuration")?);
         let mut jobs =
             Runner::new(db.clone(), clock.clone(), metrics.clone(), config.jobs.lease, config.jobs.poll_interval);
@@ -174,7 +177,7 @@ impl AppState {
             accounts,
             categories,
             products,
-            product_lists,
+            storefront,
             jobs,
             plugins,
             pricing,
@@ -210,9 +213,9 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
         AuthApi { accounts: state.accounts.clone(), carts: state.carts.clone() },
         MeApi { accounts: state.accounts.clone() },
         AdminCustomersApi { accounts: state.accounts.clone() },
-        CategoriesApi { categories: state.categories.clone() },
+        CategoriesApi { categories: state.categories.clone(), cache: state.storefront.clone() },
         AdminCategoriesApi { categories: state.categories.clone(), accounts: state.accounts.clone() },
-        ProductsApi { products: state.products.clone(), cache: state.product_lists.clone() },
+        ProductsApi { products: state.products.clone(), cache: state.storefront.clone() },
         AdminProductsApi { accounts: state.accounts.clone(), products: state.products.clone() },
         CartsApi { accounts: state.accounts.clone(), carts: state.carts.clone() },
         CheckoutApi { accounts: state.accounts.clone(), orders: state.orders.clone() },
@@ -339,6 +342,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self { state, acceptor, stop, .. } = self;
         let jobs = state.config.jobs.enabled.then(|| tokio::spawn(state.jobs.clone().run_forever(stop.clone())));
+        let listener = state.db.listen_for_changes(stop.clone());
         let app = routes(&state);
         let timeout = state.config.server.shutdown_timeout;
         let signal = stop.clone();
@@ -348,6 +352,9 @@ impl Application {
         stop.cancel();
         if let Some(jobs) = jobs {
             let _ = jobs.await;
+        }
+        if let Some(listener) = listener {
+            let _ = listener.await;
         }
         state.db.close().await;
         served.context("server failed")

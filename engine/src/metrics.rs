@@ -16,6 +16,7 @@ pub struct Metrics {
     pub job_items: IntCounterVec,
     pub plugin_calls: IntCounterVec,
     pub plugin_latency: HistogramVec,
+    pub catalog_cache: crate::catalog::cache::CacheCounters,
 }
 
 impl Metrics {
@@ -60,8 +61,22 @@ impl Metrics {
             &["plugin"],
         )
         .expect("valid metric");
+        let cache_reads = IntCounterVec::new(
+            Opts::new(
+                "catalog_cache_reads_total",
+                "Cacheable storefront reads by outcome: hit, miss, or bypass (the change listener was down)",
+            ),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        let catalog_cache = crate::catalog::cache::CacheCounters {
+            hits: cache_reads.with_label_values(&["hit"]),
+            misses: cache_reads.with_label_values(&["miss"]),
+            bypassed: cache_reads.with_label_values(&["bypass"]),
+        };
         for collector in [
-            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(cache_reads) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_requests.clone()),
             Box::new(http_latency.clone()),
             Box::new(db_pool_connections.clone()),
             Box::new(db_pool_max.clone()),
@@ -82,6 +97,7 @@ impl Metrics {
             job_items,
             plugin_calls,
             plugin_latency,
+            catalog_cache,
         }
     }
 

@@ -398,7 +398,7 @@ async fn the_storefront_journey_guest_cart_login_merge_checkout_once() {
 /// inside the cache's TTL.
 #[tokio::test]
 async fn selling_the_last_unit_refreshes_the_cached_product_list() {
-    let app = spawn_app_with(|c| c.catalog.list_cache_ttl = std::time::Duration::from_secs(600)).await;
+    let app = spawn_app_with(|c| c.catalog.cache_ttl = std::time::Duration::from_secs(600)).await;
     let staff = app.staff().await;
     let vase = id(&simple_product(&app, &staff.access, "Vase", 10_000, 1).await["variants"][0]);
     let in_stock = |body: &Value| body["items"][0]["in_stock"].as_bool();

@@ -456,7 +456,7 @@ async fn walking_every_page_of_every_sort_yields_each_product_once_in_order() {
             assert_eq!(ids(&walked), expected, "sort={sort} limit={limit}");
         }
     }
-    // Relevance (offset cursors): the pages add up to the single-page order.
+    // Relevance (keyset on tier and id): the pages add up to the single-page order.
     let whole = ids(&walk(&app, "q=apple", 100).await);
     assert_eq!(whole.len(), 4, "{whole:?}");
     for limit in [1, 2, 3] {

@@ -22,7 +22,7 @@ mod gateway_host;
 mod input;
 mod jobs;
 mod leaks;
-mod list_cache;
+mod catalog_cache;
 mod listing;
 mod me;
 mod openapi_doc;

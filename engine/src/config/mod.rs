@@ -212,11 +212,12 @@ pub struct StoreConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogConfig {
-    /// How long a storefront product-list page may be served from this instance's memory.
+    /// The longest a cached storefront answer is kept (a safety net: changes the engine makes
+    /// invalidate it at once on every instance). Zero turns the cache off.
     #[serde(with = "duration")]
-    pub list_cache_ttl: Duration,
-    /// Most list pages kept in memory.
-    pub list_cache_entries: usize,
+    pub cache_ttl: Duration,
+    /// Most bytes of rendered storefront answers kept in memory.
+    pub cache_max_bytes: u64,
 }
 
 /// `[carts]`: limits of a shopper's cart and how long an idle one is kept.

@@ -16,6 +16,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction, any::AnyPoolOptio
 
 use crate::config::DatabaseConfig;
 
+pub mod changes;
 #[cfg(test)]
 mod seam_tests;
 #[cfg(test)]
@@ -36,6 +37,10 @@ pub struct Db {
     backend: Backend,
     /// SQLite only: one write transaction at a time in this process, queued in FIFO order.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Where committed transactions report what they made stale (see [`changes`]).
+    feed: Arc<changes::ChangeFeed>,
+    /// PostgreSQL only: the URL the change listener connects to, outside the pool.
+    listen_url: Option<secrecy::SecretString>,
 }
 
 /// A write transaction from [`Db::begin`]. Stores take `&mut Tx` where several domains must
@@ -49,11 +54,32 @@ pub struct Db {
 pub struct Tx {
     inner: Transaction<'static, Any>,
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Cached reads this transaction makes stale, reported at commit (see [`changes`]).
+    stale: changes::Stale,
+    feed: Arc<changes::ChangeFeed>,
+    backend: Backend,
 }
 
 impl Tx {
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.inner.commit().await
+    /// Names a cached read this transaction makes stale. At commit the key goes to every
+    /// instance (`NOTIFY` on PostgreSQL, delivered only if the transaction commits) and to this
+    /// instance's caches at once; a rolled-back transaction reports nothing.
+    pub fn mark_stale(&mut self, key: impl Into<String>) {
+        self.stale.mark(key);
+    }
+
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let stale = std::mem::take(&mut self.stale);
+        if !stale.is_empty() && self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(changes::CHANNEL)
+                .bind(stale.payload(self.feed.origin()))
+                .execute(&mut *self.inner)
+                .await?;
+        }
+        self.inner.commit().await?;
+        self.feed.deliver(&stale);
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
@@ -130,7 +156,9 @@ impl Db {
             });
         let pool = options.connect_lazy(&url).context("invalid database.url")?;
         let writer = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Ok(Self { pool, backend, writer })
+        let feed = changes::ChangeFeed::new(backend == Backend::Sqlite);
+        let listen_url = (backend == Backend::Postgres).then(|| config.url.clone());
+        Ok(Self { pool, backend, writer, feed, listen_url })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -139,6 +167,18 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Where committed writes report what they made stale (see [`changes`]).
+    pub fn changes(&self) -> &Arc<changes::ChangeFeed> {
+        &self.feed
+    }
+
+    /// Starts listening for other instances' changes (PostgreSQL; nothing to do on SQLite) until
+    /// `stop`. Until the listener has subscribed, [`changes::ChangeFeed::live`] is false.
+    pub fn listen_for_changes(&self, stop: tokio_util::sync::CancellationToken) -> Option<tokio::task::JoinHandle<()>> {
+        let url = self.listen_url.clone()?;
+        Some(tokio::spawn(changes::listen(url, self.feed.clone(), stop)))
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock up front
@@ -167,7 +207,13 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(Tx { inner, _writer: writer })
+        Ok(Tx {
+            inner,
+            _writer: writer,
+            stale: changes::Stale::default(),
+            feed: self.feed.clone(),
+            backend: self.backend,
+        })
     }
 
     /// A single-statement write without a transaction: one round trip instead of `BEGIN`,

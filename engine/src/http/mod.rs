@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every domain's API layer.
 
+pub mod cached;
 pub mod client_addr;
 pub mod middleware;
 pub mod nullable;

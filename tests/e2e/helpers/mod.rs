@@ -176,6 +176,7 @@ async fn spawn(customise: impl FnOnce(&mut Config), reload: Option<ReloadSource>
     let base = format!("http://127.0.0.1:{}", app.port());
     let stop = app.stop_token();
     let server = tokio::spawn(app.run_until_stopped());
+    until_listening(&state).await;
     TestApp {
         base,
         client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
@@ -227,7 +228,21 @@ impl TestApp {
         let base = format!("http://127.0.0.1:{}", app.port());
         let stop = app.stop_token();
         let server = tokio::spawn(app.run_until_stopped());
+        until_listening(&state).await;
         Peer { base, state, stop, server: Some(server) }
+    }
+}
+
+/// Waits until the instance hears other instances' changes (on PostgreSQL its listener has
+/// subscribed; until then it serves the catalogue uncached), so tests start from a steady state.
+pub async fn until_listening(state: &AppState) {
+    if state.db.ping().await.is_err() {
+        return; // A test of an unreachable database: nothing to listen to.
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !state.db.changes().live() {
+        assert!(std::time::Instant::now() < deadline, "the change listener did not subscribe within 10 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

@@ -3,12 +3,17 @@
 
 use std::sync::Arc;
 
-use poem_openapi::{ApiResponse, OpenApi, Tags, param::Path, param::Query, payload::Json};
+use poem_openapi::{
+    ApiResponse, OpenApi, Tags,
+    param::{Header, Path, Query},
+    payload::Json,
+};
 
 use super::{dto::*, service::CategoryService};
 use crate::{
     accounts::AccountService,
-    http::{pagination, problem::ApiError, security::BearerAuth, text::Text},
+    catalog::cache::{Depends, StorefrontCache},
+    http::{cached::CachedJson, pagination, problem::ApiError, security::BearerAuth, text::Text},
 };
 
 #[derive(Tags)]
@@ -22,6 +27,8 @@ pub enum CategoryTags {
 
 pub struct CategoriesApi {
     pub categories: Arc<CategoryService>,
+    /// Rendered answers (see `catalog::cache`).
+    pub cache: Arc<StorefrontCache>,
 }
 
 #[OpenApi(prefix_path = "/api/v1/categories", tag = "CategoryTags::Categories")]
@@ -29,19 +36,43 @@ impl CategoriesApi {
     /// The category tree
     ///
     /// Every root category with its descendants nested in `children`; siblings ordered by
-    /// `position`, then name, then id. Not paginated.
+    /// `position`, then name, then id. Not paginated. Answers carry a strong `ETag`;
+    /// `If-None-Match` with it answers 304 without a body.
     #[oai(path = "/", method = "get", operation_id = "listCategories")]
-    async fn tree(&self) -> Result<Json<CategoryTree>, ApiError> {
+    async fn tree(
+        &self,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+    ) -> Result<CachedJson<CategoryTree>, ApiError> {
+        const KEY: &str = "categories";
+        if let Some(page) = self.cache.get(KEY) {
+            return Ok(CachedJson::answer(page, if_none_match.0.as_deref()));
+        }
+        let ticket = self.cache.ticket();
         let roots = self.categories.tree().await?;
-        Ok(Json(CategoryTree { items: roots.into_iter().map(Into::into).collect() }))
+        let page = CachedJson::render(&CategoryTree { items: roots.into_iter().map(Into::into).collect() });
+        self.cache.put(KEY.to_owned(), ticket, Depends::Categories, None, &page);
+        Ok(CachedJson::answer(page, if_none_match.0.as_deref()))
     }
 
     /// One category
     ///
-    /// By id or slug, with its direct `children` and its `ancestors` (root first).
+    /// By id or slug, with its direct `children` and its `ancestors` (root first). Answers carry
+    /// a strong `ETag`; `If-None-Match` with it answers 304 without a body.
     #[oai(path = "/:id_or_slug", method = "get", operation_id = "getCategory")]
-    async fn get(&self, id_or_slug: Path<Text>) -> Result<Json<CategoryDetailView>, ApiError> {
-        Ok(Json(self.categories.detail(&id_or_slug.0).await?.into()))
+    async fn get(
+        &self,
+        id_or_slug: Path<Text>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+    ) -> Result<CachedJson<CategoryDetailView>, ApiError> {
+        let key = format!("category/{}", id_or_slug.0.as_str());
+        if let Some(page) = self.cache.get(&key) {
+            return Ok(CachedJson::answer(page, if_none_match.0.as_deref()));
+        }
+        let ticket = self.cache.ticket();
+        let detail = CategoryDetailView::from(self.categories.detail(&id_or_slug.0).await?);
+        let page = CachedJson::render(&detail);
+        self.cache.put(key, ticket, Depends::Categories, None, &page);
+        Ok(CachedJson::answer(page, if_none_match.0.as_deref()))
     }
 }
 

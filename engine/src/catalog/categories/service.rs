@@ -10,7 +10,7 @@ use super::{
 use crate::{
     catalog::{products::cache::CatalogChanges, slug},
     clock::SharedClock,
-    db::{Db, Tx, unique_violation},
+    db::{Db, Tx, changes::EVERYTHING, unique_violation},
     ids::{is_id, new_id},
     validation::Problems,
 };
@@ -134,6 +134,8 @@ impl CategoryService {
                 (None, _) => CategoryError::Db(e).into(),
             });
         }
+        // Names and slugs show in breadcrumbs, the tree and list filters: everything cached.
+        tx.mark_stale(EVERYTHING);
         tx.commit().await.map_err(CategoryError::from)?;
         self.changes.bump();
         Ok(category)
@@ -201,6 +203,7 @@ impl CategoryService {
             let moved = store::move_subtree(&mut *tx, &current.path, &next.path).await?;
             tracing::info!(from = %current.path, to = %next.path, moved, "category subtree moved");
         }
+        tx.mark_stale(EVERYTHING);
         tx.commit().await?;
         self.changes.bump();
         Ok(next)
@@ -224,6 +227,7 @@ impl CategoryService {
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => CategoryError::NotEmpty("products"),
             _ => CategoryError::Db(e),
         })?;
+        tx.mark_stale(EVERYTHING);
         tx.commit().await?;
         self.changes.bump();
         tracing::info!("category deleted");

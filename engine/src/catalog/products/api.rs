@@ -2,25 +2,32 @@
 
 use std::sync::Arc;
 
-use poem_openapi::{OpenApi, param::Path, param::Query, payload::Json};
+use poem::Request;
+use poem_openapi::{
+    OpenApi,
+    param::{Header, Path, Query},
+};
 
 use super::{
     ProductTags,
-    cache::ListCache,
     dto::*,
     listing::{After, Listing, Sort, search_terms},
     service::ProductService,
 };
-use crate::http::{
-    pagination,
-    problem::{ApiError, FieldError},
-    text::Text,
+use crate::{
+    catalog::cache::{Depends, StorefrontCache},
+    http::{
+        cached::CachedJson,
+        pagination,
+        problem::{ApiError, FieldError},
+        text::Text,
+    },
 };
 
 pub struct ProductsApi {
     pub products: Arc<ProductService>,
-    /// Recent pages by request (see `cache.rs`).
-    pub cache: Arc<ListCache<ProductCardList>>,
+    /// Rendered answers (see `catalog::cache`).
+    pub cache: Arc<StorefrontCache>,
 }
 
 /// What a cursor is bound to: the sort and every filter.
@@ -37,10 +44,8 @@ fn scope(listing: &Listing, category: Option<&str>) -> String {
 }
 
 fn encode_after(scope: &str, after: &After) -> String {
-    match after {
-        After::Key { value, id } => pagination::encode(scope, vec![value.clone(), id.clone()]),
-        After::Offset(n) => pagination::encode(scope, vec!["offset".into(), n.to_string()]),
-    }
+    let After::Key { value, id } = after;
+    pagination::encode(scope, vec![value.clone(), id.clone()])
 }
 
 fn decode_after(scope: &str, cursor: &str, sort: Sort) -> Result<After, ApiError> {
@@ -49,7 +54,8 @@ fn decode_after(scope: &str, cursor: &str, sort: Sort) -> Result<After, ApiError
     let value = key.pop().unwrap_or_default();
     let invalid = || ApiError::new(poem::http::StatusCode::BAD_REQUEST, "invalid_cursor", "the cursor is malformed");
     match sort {
-        Sort::Relevance => id.parse::<i64>().ok().filter(|n| *n >= 0).map(After::Offset).ok_or_else(invalid),
+        // The relevance tier: 1 (the name holds every term) or 0.
+        Sort::Relevance if value != "0" && value != "1" => Err(invalid()),
         _ => Ok(After::Key { value, id }),
     }
 }
@@ -87,11 +93,14 @@ impl ProductsApi {
     /// case-insensitive; with `q` the default sort is `relevance`, else `newest`. `category`: id
     /// or slug, including its descendants (unknown: empty list). `min_price`/`max_price` apply to
     /// the cheapest variant. `in_stock=true` keeps products with a variant in stock. Cursor
-    /// pagination; a cursor only works with the same sort and filters.
+    /// pagination; a cursor only works with the same sort and filters. Answers carry a strong
+    /// `ETag`; `If-None-Match` with it answers 304 without a body.
     #[oai(path = "/", method = "get", operation_id = "listProducts")]
     #[allow(clippy::too_many_arguments, reason = "one parameter per documented query parameter")]
     async fn list(
         &self,
+        req: &Request,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
         q: Query<Option<Text>>,
         category: Query<Option<Text>>,
         min_price: Query<Option<i64>>,
@@ -100,7 +109,13 @@ impl ProductsApi {
         sort: Query<Option<SortDto>>,
         limit: Query<Option<i64>>,
         cursor: Query<Option<String>>,
-    ) -> Result<Json<ProductCardList>, ApiError> {
+    ) -> Result<CachedJson<ProductCardList>, ApiError> {
+        // Keyed by the query string as sent: only a valid request is ever stored, so a hit
+        // needs no further checks (the same filters spelt differently are separate entries).
+        let key = format!("products?{}", req.uri().query().unwrap_or(""));
+        if let Some(page) = self.cache.get(&key) {
+            return Ok(CachedJson::answer(page, if_none_match.0.as_deref()));
+        }
         let limit = pagination::limit(limit.0)?;
         let mut problems = Vec::new();
         for (field, value) in [("min_price", min_price.0), ("max_price", max_price.0)] {
@@ -140,22 +155,32 @@ impl ProductsApi {
         if let Some(cursor) = cursor.0.as_deref() {
             listing.after = Some(decode_after(&scope, cursor, sort)?);
         }
-        let cache_key = format!("{scope}|limit={limit}|cursor={}", cursor.0.as_deref().unwrap_or(""));
-        if let Some(page) = self.cache.get(&cache_key) {
-            return Ok(Json(ProductCardList::clone(&page)));
-        }
-        let generation = self.cache.generation();
-        let page = self.page(listing, category_key, &scope).await?;
-        self.cache.put(cache_key, generation, Arc::new(page.clone()));
-        Ok(Json(page))
+        let ticket = self.cache.ticket();
+        let page = CachedJson::render(&self.page(listing, category_key, &scope).await?);
+        self.cache.put(key, ticket, Depends::Lists, None, &page);
+        Ok(CachedJson::answer(page, if_none_match.0.as_deref()))
     }
 
     /// One product
     ///
     /// By id or slug: options, variants (with `in_stock`, not stock levels), images, and the
-    /// category with its ancestors. Draft and archived products are 404.
+    /// category with its ancestors. Draft and archived products are 404. Answers carry a strong
+    /// `ETag`; `If-None-Match` with it answers 304 without a body.
     #[oai(path = "/:id_or_slug", method = "get", operation_id = "getProduct")]
-    async fn get(&self, id_or_slug: Path<Text>) -> Result<Json<ProductDto>, ApiError> {
-        Ok(Json(self.products.storefront_detail(&id_or_slug.0).await?.into()))
+    async fn get(
+        &self,
+        id_or_slug: Path<Text>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+    ) -> Result<CachedJson<ProductDto>, ApiError> {
+        let key = format!("product/{}", id_or_slug.0.as_str());
+        if let Some(page) = self.cache.get(&key) {
+            return Ok(CachedJson::answer(page, if_none_match.0.as_deref()));
+        }
+        let ticket = self.cache.ticket();
+        let detail = self.products.storefront_detail(&id_or_slug.0).await?;
+        let product_id = detail.product.id.clone();
+        let page = CachedJson::render(&ProductDto::from(detail));
+        self.cache.put(key, ticket, Depends::Product, Some(&product_id), &page);
+        Ok(CachedJson::answer(page, if_none_match.0.as_deref()))
     }
 }

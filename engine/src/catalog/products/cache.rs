@@ -1,13 +1,12 @@
-//! A short-lived, in-memory cache of storefront list pages.
+//! Short-lived, generation-tagged caches of what carts *display* (variants as pricing sees them,
+//! category slugs), and the catalog generation they follow.
 //!
-//! A busy shop serves the same few list pages (the first page of each category, popular
-//! searches) thousands of times a second. Each entry lives `catalog.list_cache_ttl` at most and
-//! is tagged with the catalog's generation: a committed catalog write on this instance (the
-//! product and category services call [`CatalogChanges::bump`] after each commit) moves the
-//! generation, so the next read misses and sees the change at once; a refused or read-only
-//! request leaves the cache alone. Other instances see it within the TTL. Stock levels shown on
-//! cards (`in_stock`) can be that old; checkout never reads them from here. Expiry follows the
-//! engine's clock, so tests move time instead of waiting.
+//! Each entry lives [`ListCache`]'s TTL at most (2 s) and is tagged with the catalog's
+//! generation: a committed catalog or stock write on this instance moves it ([`CatalogChanges::bump`]),
+//! and so does every change another instance announces through the change feed (see
+//! `crate::db::changes`), so the next read misses. Checkout never reads from here. Expiry follows
+//! the engine's clock, so tests move time instead of waiting. Storefront pages have their own
+//! cache, `crate::catalog::cache`.
 
 use std::{
     collections::HashMap,

@@ -42,15 +42,14 @@ pub struct Listing {
     pub in_stock: bool,
     pub sort: Sort,
     pub limit: i64,
-    /// Position after the previous page: the last item's sort key and id (keyset), or the
-    /// offset (relevance).
+    /// Position after the previous page: the last item's sort key and id.
     pub after: Option<After>,
 }
 
 #[derive(Debug, Clone)]
 pub enum After {
+    /// The last row's sort key (empty for `newest`, the tier for `relevance`) and id.
     Key { value: String, id: String },
-    Offset(i64),
 }
 
 /// Words of a search query: runs of letters and digits, case-folded; at most 8 terms of 64
@@ -131,35 +130,150 @@ struct CardRow {
     images: JsonText<Vec<Image>>,
     in_stock: i64,
     default_variant_id: Option<String>,
+    /// Relevance: 1 when the name holds every term, else 0 (other sorts: 0).
+    tier: i64,
 }
 
 /// One page of cards (up to `limit + 1` rows: the extra one tells that more exist), each with
 /// the cursor key that would follow it.
+///
+/// Every sort is a keyset walk of an index in its order (see the catalog-scale migration), so a
+/// page deep in the list costs what the first does. `relevance` is too: products whose *name*
+/// holds every term come first, then those that match only through their description, newest
+/// first within each (the cursor carries the tier and the id). On PostgreSQL each tier is a walk
+/// of the newest-first index filtered by the text match, stopping at the page's end, instead of
+/// ranking every match (`ts_rank` over 3,000 matches was the whole cost of a filtered search at
+/// 100k products); the two tiers are one `UNION ALL`.
 pub async fn page(db: &Db, listing: &Listing) -> sqlx::Result<Vec<(ProductCard, After)>> {
     let mut sql = Sql::default();
     let searching = !listing.terms.is_empty();
-    // `in_stock` is a scalar subquery with LIMIT 1, not EXISTS: PostgreSQL may plan a
-    // correlated EXISTS in the select list as a hashed subplan, which reads every variant of
-    // the shop on each page (17 ms at 10k products) instead of one index probe per card.
-    sql.push(
-        "SELECT p.id, p.slug, p.name, p.name_key, p.min_price, p.max_price, p.currency, p.images, \
-         p.default_variant_id, CAST(COALESCE((SELECT 1 FROM variants v WHERE v.product_id = p.id \
-         AND v.deleted_at IS NULL AND v.stock > 0 LIMIT 1), 0) AS BIGINT) AS in_stock FROM ",
-    );
-    if searching && db.backend() == Backend::Sqlite {
-        // The matches first, then their products by rowid. `CROSS JOIN` fixes that order in
-        // SQLite: left to itself, the planner walked the products and ran the whole MATCH once
-        // per product (0.8 s per page at 10k products).
-        sql.push("(SELECT rowid AS fts_rowid, bm25(products_fts, 10.0, 1.0) AS rank FROM products_fts WHERE products_fts MATCH ")
+    match (searching, db.backend()) {
+        (false, _) => {
+            select(&mut sql, "products p", "0");
+            filters(&mut sql, listing);
+            keyset(&mut sql, listing);
+            sql.push(match listing.sort {
+                Sort::PriceAsc => " ORDER BY p.min_price ASC, p.id ASC",
+                Sort::PriceDesc => " ORDER BY p.min_price DESC, p.id ASC",
+                Sort::Name => " ORDER BY p.name_key ASC, p.id ASC",
+                Sort::Newest | Sort::Relevance => " ORDER BY p.id DESC",
+            });
+            sql.push(" LIMIT ").bind(Arg::Int(listing.limit + 1));
+        }
+        (true, Backend::Sqlite) => {
+            // The matches first, then their products by rowid. `CROSS JOIN` fixes that order in
+            // SQLite: left to itself, the planner walked the products and ran the whole MATCH
+            // once per product (0.8 s per page at 10k products).
+            sql.push("SELECT * FROM (");
+            sql.push(
+                "SELECT p.id, p.slug, p.name, p.name_key, p.min_price, p.max_price, p.currency, p.images, \
+                 p.default_variant_id, p.in_stock, f.tier FROM (SELECT rowid AS fts_rowid, \
+                 CASE WHEN rowid IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ",
+            )
+            .bind(Arg::Text(format!("name : ({})", fts5_query(&listing.terms))))
+            .push(") THEN 1 ELSE 0 END AS tier FROM products_fts WHERE products_fts MATCH ")
             .bind(Arg::Text(fts5_query(&listing.terms)))
-            .push(") f CROSS JOIN products p ON p.seq = f.fts_rowid ");
-    } else {
-        sql.push("products p ");
+            .push(") f CROSS JOIN products p ON p.seq = f.fts_rowid WHERE 1 = 1");
+            filters(&mut sql, listing);
+            sql.push(") page WHERE 1 = 1");
+            keyset_in(&mut sql, listing, "page.");
+            sql.push(" ORDER BY page.");
+            sql.push(order_of(listing.sort, true));
+            sql.push(" LIMIT ").bind(Arg::Int(listing.limit + 1));
+        }
+        (true, Backend::Postgres) => {
+            let query = tsquery(&listing.terms);
+            if listing.sort == Sort::Relevance {
+                let tier = match &listing.after {
+                    Some(After::Key { value, .. }) => value.parse::<i64>().unwrap_or(1),
+                    _ => 1,
+                };
+                sql.push("SELECT * FROM (");
+                if tier == 1 {
+                    sql.push("(");
+                    select(&mut sql, "products p", "1");
+                    filters(&mut sql, listing);
+                    sql.push(" AND p.name_search @@ to_tsquery('simple', ").bind(Arg::Text(query.clone())).push(")");
+                    if let Some(After::Key { id, .. }) = &listing.after {
+                        sql.push(" AND p.id < ").bind(Arg::Text(id.clone()));
+                    }
+                    sql.push(" ORDER BY p.id DESC LIMIT ").bind(Arg::Int(listing.limit + 1)).push(") UNION ALL ");
+                }
+                sql.push("(");
+                select(&mut sql, "products p", "0");
+                filters(&mut sql, listing);
+                sql.push(" AND p.search @@ to_tsquery('simple', ")
+                    .bind(Arg::Text(query.clone()))
+                    .push(") AND NOT p.name_search @@ to_tsquery('simple', ")
+                    .bind(Arg::Text(query))
+                    .push(")");
+                if let (0, Some(After::Key { id, .. })) = (tier, &listing.after) {
+                    sql.push(" AND p.id < ").bind(Arg::Text(id.clone()));
+                }
+                sql.push(" ORDER BY p.id DESC LIMIT ").bind(Arg::Int(listing.limit + 1));
+                sql.push(")) page ORDER BY page.tier DESC, page.id DESC LIMIT ").bind(Arg::Int(listing.limit + 1));
+            } else {
+                select(&mut sql, "products p", "0");
+                filters(&mut sql, listing);
+                sql.push(" AND p.search @@ to_tsquery('simple', ").bind(Arg::Text(query)).push(")");
+                keyset(&mut sql, listing);
+                sql.push(" ORDER BY p.");
+                sql.push(order_of(listing.sort, false));
+                sql.push(" LIMIT ").bind(Arg::Int(listing.limit + 1));
+            }
+        }
     }
-    sql.push("WHERE p.status = 'active' AND p.min_price IS NOT NULL");
-    if searching && db.backend() == Backend::Postgres {
-        sql.push(" AND p.search @@ to_tsquery('simple', ").bind(Arg::Text(tsquery(&listing.terms))).push(")");
+
+    let mut query = sqlx::query_as::<Any, CardRow>(sqlx::AssertSqlSafe(sql.text));
+    for arg in sql.args {
+        query = match arg {
+            Arg::Text(t) => query.bind(t),
+            Arg::Int(i) => query.bind(i),
+        };
     }
+    let rows = query.fetch_all(db.pool()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let id = row.id.clone();
+            let after = match listing.sort {
+                Sort::Newest => After::Key { value: String::new(), id },
+                Sort::PriceAsc | Sort::PriceDesc => After::Key { value: row.min_price.to_string(), id },
+                Sort::Name => After::Key { value: row.name_key.clone(), id },
+                Sort::Relevance => After::Key { value: row.tier.to_string(), id },
+            };
+            (card(row), after)
+        })
+        .collect())
+}
+
+/// The select list of a card, from `from`, with `tier` as the relevance tier column.
+fn select(sql: &mut Sql, from: &str, tier: &str) {
+    sql.push(&format!(
+        "SELECT p.id, p.slug, p.name, p.name_key, p.min_price, p.max_price, p.currency, p.images, \
+         p.default_variant_id, p.in_stock, CAST({tier} AS BIGINT) AS tier FROM {from} WHERE 1 = 1"
+    ));
+}
+
+/// The `ORDER BY` columns of a sort (unqualified, for a derived table, when `bare`).
+fn order_of(sort: Sort, bare: bool) -> &'static str {
+    match (sort, bare) {
+        (Sort::Newest, _) => "id DESC",
+        (Sort::PriceAsc, false) => "min_price ASC, p.id ASC",
+        (Sort::PriceDesc, false) => "min_price DESC, p.id ASC",
+        (Sort::Name, false) => "name_key ASC, p.id ASC",
+        (Sort::PriceAsc, true) => "min_price ASC, page.id ASC",
+        (Sort::PriceDesc, true) => "min_price DESC, page.id ASC",
+        (Sort::Name, true) => "name_key ASC, page.id ASC",
+        (Sort::Relevance, _) => "tier DESC, id DESC",
+    }
+}
+
+/// The filters every listing shares (status, category subtree, price bounds, stock).
+fn filters(sql: &mut Sql, listing: &Listing) {
+    // `in_stock` is stored on the product (kept with every stock change that flips it), not a
+    // probe of its variants per card: that subquery was a third of PostgreSQL's time on a page.
+    sql.push(" AND p.status = 'active' AND p.min_price IS NOT NULL");
     if let Some(path) = &listing.category_path {
         // Every path starts with its ancestors' path; path characters all sort below `~`, so
         // the subtree is one range on the (byte-ordered) path index.
@@ -176,79 +290,52 @@ pub async fn page(db: &Db, listing: &Listing) -> sqlx::Result<Vec<(ProductCard, 
         sql.push(" AND p.min_price <= ").bind(Arg::Int(max));
     }
     if listing.in_stock {
-        sql.push(
-            " AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.deleted_at IS NULL AND v.stock > 0)",
-        );
+        sql.push(" AND p.in_stock = 1");
     }
-    keyset(&mut sql, listing);
-    sql.push(match (listing.sort, db.backend()) {
-        (Sort::Newest, _) => " ORDER BY p.id DESC",
-        (Sort::PriceAsc, _) => " ORDER BY p.min_price ASC, p.id ASC",
-        (Sort::PriceDesc, _) => " ORDER BY p.min_price DESC, p.id ASC",
-        (Sort::Name, _) => " ORDER BY p.name_key ASC, p.id ASC",
-        (Sort::Relevance, Backend::Sqlite) => " ORDER BY f.rank ASC, p.id ASC",
-        (Sort::Relevance, Backend::Postgres) => " ORDER BY ts_rank(p.search, to_tsquery('simple', $1)) DESC, p.id ASC",
-    });
-    sql.push(" LIMIT ").bind(Arg::Int(listing.limit + 1));
-    if let Some(After::Offset(offset)) = listing.after {
-        sql.push(" OFFSET ").bind(Arg::Int(offset));
-    }
-
-    let mut query = sqlx::query_as::<Any, CardRow>(sqlx::AssertSqlSafe(sql.text));
-    for arg in sql.args {
-        query = match arg {
-            Arg::Text(t) => query.bind(t),
-            Arg::Int(i) => query.bind(i),
-        };
-    }
-    let rows = query.fetch_all(db.pool()).await?;
-    let offset = match listing.after {
-        Some(After::Offset(o)) => o,
-        _ => 0,
-    };
-    Ok(rows
-        .into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let after = match listing.sort {
-                Sort::Newest => After::Key { value: String::new(), id: row.id.clone() },
-                Sort::PriceAsc | Sort::PriceDesc => After::Key { value: row.min_price.to_string(), id: row.id.clone() },
-                Sort::Name => After::Key { value: row.name_key.clone(), id: row.id.clone() },
-                Sort::Relevance => After::Offset(offset + i64::try_from(i).unwrap_or(0) + 1),
-            };
-            (card(row), after)
-        })
-        .collect())
 }
 
 /// The keyset condition: rows strictly after the previous page's last (sort key, id).
 fn keyset(sql: &mut Sql, listing: &Listing) {
+    keyset_in(sql, listing, "p.");
+}
+
+fn keyset_in(sql: &mut Sql, listing: &Listing, table: &str) {
     let Some(After::Key { value, id }) = &listing.after else { return };
+    let t = table;
     match listing.sort {
         Sort::Newest => {
-            sql.push(" AND p.id < ").bind(Arg::Text(id.clone()));
+            sql.push(&format!(" AND {t}id < ")).bind(Arg::Text(id.clone()));
         }
         Sort::PriceAsc | Sort::PriceDesc => {
             let price = value.parse::<i64>().unwrap_or(0);
             let cmp = if listing.sort == Sort::PriceAsc { ">" } else { "<" };
-            sql.push(&format!(" AND (p.min_price {cmp} "))
+            sql.push(&format!(" AND ({t}min_price {cmp} "))
                 .bind(Arg::Int(price))
-                .push(" OR (p.min_price = ")
+                .push(&format!(" OR ({t}min_price = "))
                 .bind(Arg::Int(price))
-                .push(" AND p.id > ")
+                .push(&format!(" AND {t}id > "))
                 .bind(Arg::Text(id.clone()))
                 .push("))");
         }
         Sort::Name => {
-            sql.push(" AND (p.name_key > ")
+            sql.push(&format!(" AND ({t}name_key > "))
                 .bind(Arg::Text(value.clone()))
-                .push(" OR (p.name_key = ")
+                .push(&format!(" OR ({t}name_key = "))
                 .bind(Arg::Text(value.clone()))
-                .push(" AND p.id > ")
+                .push(&format!(" AND {t}id > "))
                 .bind(Arg::Text(id.clone()))
                 .push("))");
         }
-        Sort::Relevance => {}
+        Sort::Relevance => {
+            let tier = value.parse::<i64>().unwrap_or(1);
+            sql.push(&format!(" AND ({t}tier < "))
+                .bind(Arg::Int(tier))
+                .push(&format!(" OR ({t}tier = "))
+                .bind(Arg::Int(tier))
+                .push(&format!(" AND {t}id < "))
+                .bind(Arg::Text(id.clone()))
+                .push("))");
+        }
     }
 }
 

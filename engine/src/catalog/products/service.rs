@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     catalog::{
+        cache::{LISTS, product_key},
         products::cache::{CatalogChanges, ListCache},
         slug,
     },
@@ -272,6 +273,10 @@ impl ProductService {
             store::insert_variant(&mut *tx, &variant).await.map_err(|e| map_unique(e, "", &variant.sku))?;
         }
         store::refresh_summary(&mut *tx, &product.id).await?;
+        if product.status == Status::Active {
+            tx.mark_stale(product_key(&product.id));
+            tx.mark_stale(LISTS);
+        }
         tx.commit().await?;
         self.changes.bump();
         self.admin_detail(&product.id).await
@@ -472,6 +477,7 @@ impl ProductService {
             return Err(ProductError::NotFound("product"));
         }
         let mut product = store::product_by_id(&mut *tx, id).await?.ok_or(ProductError::NotFound("product"))?;
+        let before = product.clone();
         if let Some(name) = change.name {
             product.name = check.name("name", &name);
         }
@@ -530,6 +536,15 @@ impl ProductService {
         for (variant_id, values) in &rewritten {
             store::set_variant_values(&mut *tx, variant_id, values, &combination_key(values), now).await?;
         }
+        if before.status == Status::Active || product.status == Status::Active {
+            tx.mark_stale(product_key(id));
+            let card = |p: &Product| {
+                (p.status, p.name.clone(), p.slug.clone(), p.category_id.clone(), p.images.first().cloned())
+            };
+            if card(&before) != card(&product) {
+                tx.mark_stale(LISTS);
+            }
+        }
         tx.commit().await?;
         self.changes.bump();
         self.admin_detail(id).await
@@ -553,10 +568,12 @@ impl ProductService {
         let mut check = Check::default();
         let values = self.check_variant(&mut check, "variant", &product.options, &draft);
         check.done()?;
+        let before = store::card_state(&mut *tx, product_id).await?;
         let position = store::next_variant_position(&mut *tx, product_id).await?;
         let variant = self.new_variant(product_id, &draft, values.unwrap_or_default(), position, now);
         store::insert_variant(&mut *tx, &variant).await.map_err(|e| map_unique(e, "", &variant.sku))?;
         store::refresh_summary(&mut *tx, product_id).await?;
+        mark_variant_write(&mut tx, product_id, before).await?;
         tx.commit().await?;
         self.changes.bump();
         Ok(variant)
@@ -593,6 +610,7 @@ impl ProductService {
         // One transaction for the fields and the adjustment: a refused adjustment (409) must not
         // follow a price or SKU change that was already saved.
         let mut tx = self.db.begin().await?;
+        let before = store::card_state(&mut *tx, &variant.product_id).await?;
         if edits_fields {
             store::lock_product(&mut *tx, &variant.product_id, now).await?;
             let mut current = store::live_variant(&mut *tx, id).await?.ok_or(ProductError::NotFound("variant"))?;
@@ -610,16 +628,23 @@ impl ProductService {
             }
             current.updated_at = now;
             store::update_variant(&mut *tx, &current).await.map_err(|e| map_unique(e, "", &current.sku))?;
-            store::refresh_summary(&mut *tx, &variant.product_id).await?;
         }
-        if let Some(delta) = change.stock_adjustment.filter(|d| *d != 0)
-            && store::adjust_stock(&mut *tx, id, delta, MAX_STOCK, now).await?.is_none()
-        {
-            if delta > 0 {
-                return Err(ProductError::field("stock_adjustment", format!("the stock would exceed {MAX_STOCK}")));
-            }
-            let available = store::live_variant(&mut *tx, id).await?.map_or(0, |v| v.stock);
-            return Err(ProductError::InsufficientStock { available });
+        // Storefront pages show whether a variant is in stock, not how many: an adjustment that
+        // leaves it on the same side of zero changes nothing a reader sees.
+        let mut flipped = false;
+        if let Some(delta) = change.stock_adjustment.filter(|d| *d != 0) {
+            let Some(stock) = store::adjust_stock(&mut *tx, id, delta, MAX_STOCK, now).await? else {
+                if delta > 0 {
+                    return Err(ProductError::field("stock_adjustment", format!("the stock would exceed {MAX_STOCK}")));
+                }
+                let available = store::live_variant(&mut *tx, id).await?.map_or(0, |v| v.stock);
+                return Err(ProductError::InsufficientStock { available });
+            };
+            flipped = (stock > 0) != (stock - delta > 0);
+        }
+        if edits_fields || flipped {
+            store::refresh_summary(&mut *tx, &variant.product_id).await?;
+            mark_variant_write(&mut tx, &variant.product_id, before).await?;
         }
         tx.commit().await?;
         self.changes.bump();
@@ -635,10 +660,12 @@ impl ProductService {
         let variant = store::live_variant(self.db.pool(), id).await?.ok_or(ProductError::NotFound("variant"))?;
         let mut tx = self.db.begin().await?;
         store::lock_product(&mut *tx, &variant.product_id, now).await?;
+        let before = store::card_state(&mut *tx, &variant.product_id).await?;
         if !store::remove_variant(&mut *tx, id, now).await? {
             return Err(ProductError::NotFound("variant"));
         }
         store::refresh_summary(&mut *tx, &variant.product_id).await?;
+        mark_variant_write(&mut tx, &variant.product_id, before).await?;
         tx.commit().await?;
         self.changes.bump();
         Ok(())
@@ -669,6 +696,26 @@ impl ProductService {
     ) -> Result<Vec<Product>, ProductError> {
         Ok(store::admin_page(self.db.pool(), status, after_id, limit).await?)
     }
+}
+
+/// Marks what a variant write made stale, from the product's card before it (read in the same
+/// transaction) and after: its page when the product is or was on sale, the list pages when a
+/// card field moved too (price range, default variant, `in_stock`).
+async fn mark_variant_write(
+    tx: &mut Tx,
+    product_id: &str,
+    before: Option<store::CardState>,
+) -> Result<(), ProductError> {
+    let after = store::card_state(&mut **tx, product_id).await?;
+    let on_sale = |c: &Option<store::CardState>| c.as_ref().is_some_and(|c| c.status == Status::Active.as_str());
+    if !(on_sale(&before) || on_sale(&after)) {
+        return Ok(());
+    }
+    tx.mark_stale(product_key(product_id));
+    if before != after {
+        tx.mark_stale(LISTS);
+    }
+    Ok(())
 }
 
 /// The first free slug among `base`, `base-2`, `base-3`, ….

@@ -144,20 +144,43 @@ pub async fn lock_product<'e>(ex: impl Executor<'e, Database = Any>, id: &str, n
     Ok(done.rows_affected() == 1)
 }
 
-/// Recomputes the denormalised price range and default variant from the live variants.
+/// Recomputes the denormalised price range, default variant and `in_stock` from the live
+/// variants (in the transaction that changed them, so the listing never reads them apart).
 pub async fn refresh_summary<'e>(ex: impl Executor<'e, Database = Any>, id: &str) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE products SET \
            min_price = (SELECT MIN(price) FROM variants WHERE product_id = $1 AND deleted_at IS NULL), \
            max_price = (SELECT MAX(price) FROM variants WHERE product_id = $1 AND deleted_at IS NULL), \
            default_variant_id = (SELECT id FROM variants WHERE product_id = $1 AND deleted_at IS NULL \
-                                 ORDER BY position, id LIMIT 1) \
+                                 ORDER BY position, id LIMIT 1), \
+           in_stock = CASE WHEN EXISTS (SELECT 1 FROM variants WHERE product_id = $1 AND deleted_at IS NULL \
+                                        AND stock > 0) THEN 1 ELSE 0 END \
          WHERE id = $1",
     )
     .bind(id)
     .execute(ex)
     .await?;
     Ok(())
+}
+
+/// What a product's storefront card shows beside its editable fields: compared before and after
+/// a variant write to tell whether list pages went stale.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct CardState {
+    pub status: String,
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+    pub default_variant_id: Option<String>,
+    pub in_stock: i64,
+}
+
+pub async fn card_state<'e>(ex: impl Executor<'e, Database = Any>, id: &str) -> sqlx::Result<Option<CardState>> {
+    sqlx::query_as::<_, CardState>(
+        "SELECT status, min_price, max_price, default_variant_id, in_stock FROM products WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await
 }
 
 pub async fn product_by_id<'e>(ex: impl Executor<'e, Database = Any>, id: &str) -> sqlx::Result<Option<Product>> {
