@@ -9,7 +9,8 @@
 //! What a suite needs beyond the defaults goes in a [`Setup`]: the database (a SQLite file in
 //! the temp dir, or a database of its own on a PostgreSQL server, created here and dropped once
 //! the engine has stopped), configuration overrides, and generated products to seed before the
-//! engine listens.
+//! engine listens. [`Engine::start_beside`] starts a second engine, configured differently, on a
+//! running engine's database, e.g. to measure the same data with and without a cache.
 
 use std::{io::Write as _, path::Path, process::Stdio, time::Duration};
 
@@ -27,6 +28,10 @@ const PORT_LINE: &str = "port=";
 /// Migrations on a fresh database, the dummy hash and seeding a few hundred products take a
 /// few seconds; this only bounds a hung start.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
+/// Added to [`START_TIMEOUT`] per seeded product: seeding goes through the catalog services
+/// (2,000 products took about 3 s on the 2-CPU VM), so 100,000 take minutes. Generous: it only
+/// bounds a hung seed.
+const START_TIMEOUT_PER_PRODUCT: Duration = Duration::from_millis(20);
 /// In-flight requests are all finished when we stop, so shutdown is quick.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -35,7 +40,7 @@ pub struct Setup<'a> {
     pub database: &'a Database,
     /// Merged over the bench's configuration, table by table (e.g. `[carts] max_line_quantity`).
     pub overrides: toml::Table,
-    /// Generated products to create before listening: `engine seed --products N --stock S`.
+    /// Generated products to create before listening: `engine seed --products N [--stock S]`.
     pub seed: Option<Seed>,
 }
 
@@ -46,11 +51,12 @@ impl<'a> Setup<'a> {
     }
 }
 
-/// `engine seed --products N --stock S`, run by the engine process on its own database.
+/// `engine seed --products N [--stock S]`, run by the engine process on its own database.
 #[derive(Clone, Copy, Debug)]
 pub struct Seed {
     pub products: u32,
-    pub stock: i64,
+    /// Units of every variant; `None` keeps the generated stock (0–200, about a tenth sold out).
+    pub stock: Option<i64>,
 }
 
 /// A running engine with a fresh database; stop it with [`Engine::stop`].
@@ -64,6 +70,26 @@ pub struct Engine {
     postgres: Option<PgDatabase>,
     // Holds the SQLite database and mail directory until the engine is gone.
     _dir: tempfile::TempDir,
+}
+
+/// A second engine serving a running [`Engine`]'s database; see [`Engine::start_beside`].
+/// It borrows the first, so the first (which owns the database) cannot be stopped, and its
+/// database dropped, while this one still runs.
+pub struct Beside<'a> {
+    engine: Engine,
+    _owner: std::marker::PhantomData<&'a Engine>,
+}
+
+impl Beside<'_> {
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.engine.base_url()
+    }
+
+    /// Stops this engine; the database stays, for the engine it runs beside.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.engine.stop().await
+    }
 }
 
 impl Engine {
@@ -93,6 +119,16 @@ impl Engine {
         }
     }
 
+    /// Starts a second engine process on this engine's database, with `overrides` over the
+    /// bench's configuration and no seeding: the same data, served differently (another cache
+    /// setting, say). On SQLite both processes open the one file. Stop it before this one.
+    pub async fn start_beside(&self, overrides: toml::Table) -> anyhow::Result<Beside<'_>> {
+        // Its own temp dir for its configuration and mail; the database is this engine's.
+        let dir = tempfile::Builder::new().prefix("commerce-bench-").tempdir().context("creating a temp dir")?;
+        let engine = Self::spawn(dir, &self.database_url, overrides, None).await?;
+        Ok(Beside { engine, _owner: std::marker::PhantomData })
+    }
+
     async fn spawn(
         dir: tempfile::TempDir,
         db_url: &str,
@@ -107,7 +143,9 @@ impl Engine {
         command.arg("engine").arg("--config").arg(&config_path);
         if let Some(seed) = seed {
             command.arg("--seed-products").arg(seed.products.to_string());
-            command.arg("--seed-stock").arg(seed.stock.to_string());
+            if let Some(stock) = seed.stock {
+                command.arg("--seed-stock").arg(stock.to_string());
+            }
         }
         let mut child = command
             .stdin(Stdio::piped())
@@ -119,7 +157,8 @@ impl Engine {
             .context("spawning the engine process")?;
         let stdin = child.stdin.take().context("engine stdin is not piped")?;
         let stdout = child.stdout.take().context("engine stdout is not piped")?;
-        let port = tokio::time::timeout(START_TIMEOUT, read_port(stdout))
+        let seeding = START_TIMEOUT_PER_PRODUCT * seed.map_or(0, |s| s.products);
+        let port = tokio::time::timeout(START_TIMEOUT + seeding, read_port(stdout))
             .await
             .context("the engine did not start listening in time")??;
         Ok(Self {
@@ -238,7 +277,7 @@ async fn read_port(stdout: ChildStdout) -> anyhow::Result<u16> {
     bail!("the engine exited before listening (its error is above)")
 }
 
-/// The child side: seeds `seed` (if any) as `engine seed --products N --stock S` does, then
+/// The child side: seeds `seed` (if any) as `engine seed --products N [--stock S]` does, then
 /// runs the engine until stdin closes.
 pub fn serve(config_path: &Path, seed: Option<Seed>) -> anyhow::Result<()> {
     let toml = std::fs::read_to_string(config_path).with_context(|| format!("reading {}", config_path.display()))?;
@@ -251,7 +290,7 @@ pub fn serve(config_path: &Path, seed: Option<Seed>) -> anyhow::Result<()> {
     runtime.block_on(async {
         let state = AppState::new(config).await?;
         if let Some(seed) = seed {
-            commerce_engine::seed::products(&state, seed.products, Some(seed.stock))
+            commerce_engine::seed::products(&state, seed.products, seed.stock)
                 .await
                 .context("seeding the generated products")?;
         }

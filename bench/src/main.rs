@@ -7,8 +7,10 @@
 //! single-host deployment. The `plugins` suite has no server: it calls the engine's plugin host
 //! in this process, on a runtime built like the engine's; so does the second half of `webhooks`.
 //!
-//! `bench` with no subcommand runs every suite; `bench auth` runs one. A new suite (catalog
-//! lists, …) is a module in `scenarios`, a variant of [`Command`] and a line in [`run_all`].
+//! `bench` with no subcommand runs every suite; `bench auth` runs one. The suites: `auth`,
+//! `plugins`, `carts`, `checkout`, `webhooks` and `catalog` (storefront reads on a large
+//! catalogue, with and without the engine's cache). A new suite is a module in `scenarios`, a
+//! variant of [`Command`] and a line in [`run_all`].
 
 mod database;
 mod engine;
@@ -25,7 +27,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::{
     database::Database,
     engine::Seed,
-    scenarios::{auth, carts, checkout, plugins, webhooks},
+    scenarios::{auth, carts, catalog, checkout, plugins, webhooks},
 };
 
 /// Load benchmarks for the commerce engine (release builds only give meaningful numbers).
@@ -70,15 +72,18 @@ enum Command {
     /// Razorpay webhooks over HTTP (deliveries per second), then the gateway plugin in process
     /// (sandbox overhead on a gateway call, webhook verification).
     Webhooks(webhooks::Args),
+    /// Storefront reads on a large generated catalogue (100,000 products): hot lists, search and
+    /// product pages against `/health`, then the same with the engine's cache off, and deep cursors.
+    Catalog(catalog::Args),
     /// Internal: serve the engine from a configuration file until stdin closes.
     #[command(hide = true)]
     Engine {
         #[arg(long)]
         config: PathBuf,
         /// Generated products to seed before listening (`engine seed --products N`).
-        #[arg(long, requires = "seed_stock")]
+        #[arg(long)]
         seed_products: Option<u32>,
-        /// Their stock (`engine seed --stock S`).
+        /// Their stock (`engine seed --stock S`); without it, the generated stock.
         #[arg(long, requires = "seed_products")]
         seed_stock: Option<i64>,
     },
@@ -97,6 +102,8 @@ struct AllArgs {
     checkout: checkout::Args,
     #[command(flatten)]
     webhooks: webhooks::Args,
+    #[command(flatten)]
+    catalog: catalog::Args,
 }
 
 /// The same allocator as the `engine` binary, so in-process suites measure what it runs.
@@ -108,7 +115,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         // The child process: no client runtime here, the engine builds its own.
         Some(Command::Engine { config, seed_products, seed_stock }) => {
-            let seed = seed_products.zip(seed_stock).map(|(products, stock)| Seed { products, stock });
+            let seed = seed_products.map(|products| Seed { products, stock: seed_stock });
             engine::serve(&config, seed)
         }
         Some(Command::Auth(args)) => client(|| auth::run(cli.common, args)),
@@ -116,6 +123,7 @@ fn main() -> ExitCode {
         Some(Command::Carts(args)) => client(|| carts::run(cli.common, args)),
         Some(Command::Checkout(args)) => client(|| checkout::run(cli.common, args)),
         Some(Command::Webhooks(args)) => run_webhooks(cli.common, args),
+        Some(Command::Catalog(args)) => client(|| catalog::run(cli.common, args)),
         Some(Command::All(all)) => run_all(cli.common, all),
         None => run_all(cli.common, AllArgs::default()),
     };
@@ -134,7 +142,8 @@ fn run_all(common: Common, all: AllArgs) -> anyhow::Result<()> {
     in_process(|| plugins::run(all.plugins))?;
     client(|| carts::run(common.clone(), all.carts))?;
     client(|| checkout::run(common.clone(), all.checkout))?;
-    run_webhooks(common, all.webhooks)
+    run_webhooks(common.clone(), all.webhooks)?;
+    client(|| catalog::run(common, all.catalog))
 }
 
 /// The webhook suite's two parts: intake against an engine process, then the gateway in process.

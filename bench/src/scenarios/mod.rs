@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod carts;
+pub mod catalog;
 pub mod checkout;
 pub mod plugins;
 pub mod webhooks;
@@ -25,7 +26,7 @@ const DEMO_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/demo.t
 /// The catalogue of the cart suites: `engine seed --products 100 --stock 1000000`. load.sh
 /// reads the 100 newest products; the stock outlasts any run (a cart line never runs out, and
 /// checkout takes one unit per order).
-pub const CATALOG: Seed = Seed { products: 100, stock: 1_000_000 };
+pub const CATALOG: Seed = Seed { products: 100, stock: Some(1_000_000) };
 
 /// An HTTP client with its own connection pool, so one group of clients never waits for a
 /// connection held by another.
