@@ -13,6 +13,20 @@ UPDATE products SET in_stock = 1 WHERE EXISTS (
 ALTER TABLE products ADD COLUMN name_search tsvector GENERATED ALWAYS AS (to_tsvector('simple', name)) STORED;
 CREATE INDEX products_name_search ON products USING GIN (name_search);
 
--- `price_desc` orders by price descending, then id ascending: an index in exactly that order,
--- so the page is read in order instead of sorting every active product.
-CREATE INDEX products_status_price_desc ON products (status, min_price DESC, id);
+-- Covering indexes, one per storefront sort, over active products: the sort keys, then every
+-- column the listing's filters read (category, price, stock, the name's search vector), so a
+-- page's walk is an index-only scan that picks ids, and only the page's cards are read from the
+-- table (see `listing.rs`). The description's vector is not included (long descriptions would
+-- exceed an index entry); a search that needs it reads the table. They replace the
+-- `(status, price)` and `(status, name_key)` indexes of the catalog migration; `price_desc`
+-- (price descending, then id ascending) had no index in its order before.
+CREATE INDEX products_cards_newest ON products (id)
+    INCLUDE (category_id, min_price, in_stock, name_search) WHERE status = 'active';
+CREATE INDEX products_cards_price ON products (min_price, id)
+    INCLUDE (category_id, in_stock, name_search) WHERE status = 'active';
+CREATE INDEX products_cards_price_desc ON products (min_price DESC, id)
+    INCLUDE (category_id, in_stock, name_search) WHERE status = 'active';
+CREATE INDEX products_cards_name ON products (name_key, id)
+    INCLUDE (category_id, min_price, in_stock, name_search) WHERE status = 'active';
+DROP INDEX products_status_price;
+DROP INDEX products_status_name;

@@ -7,6 +7,14 @@ UPDATE products SET in_stock = 1 WHERE EXISTS (
     SELECT 1 FROM variants v WHERE v.product_id = products.id AND v.deleted_at IS NULL AND v.stock > 0
 );
 
--- `price_desc` orders by price descending, then id ascending: an index in exactly that order,
--- so the page is read in order instead of sorting every active product.
-CREATE INDEX products_status_price_desc ON products (status, min_price DESC, id);
+-- Covering indexes, one per storefront sort, over active products: the sort keys, then every
+-- column the listing's filters read (category, price, stock), so a page's walk reads only the
+-- index and only the page's cards are read from the table (see `listing.rs`). They replace the
+-- `(status, price)` and `(status, name_key)` indexes of the catalog migration; `price_desc`
+-- (price descending, then id ascending) had no index in its order before.
+CREATE INDEX products_cards_newest ON products (id, category_id, min_price, in_stock) WHERE status = 'active';
+CREATE INDEX products_cards_price ON products (min_price, id, category_id, in_stock) WHERE status = 'active';
+CREATE INDEX products_cards_price_desc ON products (min_price DESC, id, category_id, in_stock) WHERE status = 'active';
+CREATE INDEX products_cards_name ON products (name_key, id, category_id, min_price, in_stock) WHERE status = 'active';
+DROP INDEX products_status_price;
+DROP INDEX products_status_name;
