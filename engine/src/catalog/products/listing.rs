@@ -333,8 +333,13 @@ fn keyset(sql: &mut Sql, listing: &Listing, table: &str) {
         }
         Sort::PriceAsc | Sort::PriceDesc => {
             let price = value.parse::<i64>().unwrap_or(0);
-            let cmp = if listing.sort == Sort::PriceAsc { ">" } else { "<" };
-            sql.push(&format!(" AND ({t}min_price {cmp} "))
+            let (cmp, bound) = if listing.sort == Sort::PriceAsc { (">", ">=") } else { ("<", "<=") };
+            // The redundant bound first: it is what lets the index scan start at the cursor
+            // (an `OR` alone made PostgreSQL walk the index from its start, filtering: 4.7 ms a
+            // page 2,000 pages deep against 0.85 ms for `newest`).
+            sql.push(&format!(" AND {t}min_price {bound} "))
+                .bind(Arg::Int(price))
+                .push(&format!(" AND ({t}min_price {cmp} "))
                 .bind(Arg::Int(price))
                 .push(&format!(" OR ({t}min_price = "))
                 .bind(Arg::Int(price))
@@ -343,7 +348,9 @@ fn keyset(sql: &mut Sql, listing: &Listing, table: &str) {
                 .push("))");
         }
         Sort::Name => {
-            sql.push(&format!(" AND ({t}name_key > "))
+            sql.push(&format!(" AND {t}name_key >= "))
+                .bind(Arg::Text(value.clone()))
+                .push(&format!(" AND ({t}name_key > "))
                 .bind(Arg::Text(value.clone()))
                 .push(&format!(" OR ({t}name_key = "))
                 .bind(Arg::Text(value.clone()))
